@@ -1,0 +1,99 @@
+"""The one place for process-wide state: settings, store, bus, provider, ingest.
+
+``get_runtime()`` builds and starts everything once per process (the first Panel session, or
+``panel serve --setup``), never once per browser session.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import threading
+from dataclasses import dataclass
+
+from propsage.bus import EventBus
+from propsage.config import Settings, load_settings
+from propsage.ingest import Ingestor
+from propsage.providers import make_provider
+from propsage.providers.base import LiveDataProvider
+from propsage.store import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class Runtime:
+    """Everything one PropSage process shares."""
+
+    settings: Settings
+    store: Store
+    bus: EventBus
+    provider: LiveDataProvider
+    ingestor: Ingestor
+
+    def stop(self) -> None:
+        """Stop polling and close the store."""
+        self.ingestor.stop()
+        close = getattr(self.provider, "close", None)
+        if close:
+            close()
+        self.store.close()
+
+
+_runtime: Runtime | None = None
+_lock = threading.Lock()
+
+
+def build_runtime(settings: Settings | None = None) -> Runtime:
+    """Wire a runtime from settings without starting the scheduler."""
+    settings = settings or load_settings()
+    store = Store(settings.db_path)
+    bus = EventBus()
+    provider = make_provider(settings)
+    ingestor = Ingestor(
+        provider, store, bus, max_games=settings.max_games,
+        live_interval=settings.live_interval, pregame_interval=settings.pregame_interval,
+        pricer=default_pricer(store), analyzers=default_analyzers(store),
+    )
+    return Runtime(settings, store, bus, provider, ingestor)
+
+
+def default_pricer(store: Store):  # noqa: ANN201 - returns Pricer | None
+    """The pricing stage ingest runs on every poll (None until the pricing engine exists)."""
+    try:
+        from propsage.pricing import make_pricer
+    except ImportError:
+        return None
+    return make_pricer(store)
+
+
+def default_analyzers(store: Store) -> list:
+    """The analytics stages ingest runs after each stored batch."""
+    try:
+        from propsage.analytics import make_analyzer
+    except ImportError:
+        return []
+    return [make_analyzer(store)]
+
+
+def get_runtime(settings: Settings | None = None, *, start: bool = True) -> Runtime:
+    """The process's runtime, built (and its scheduler started) on first use."""
+    global _runtime
+    with _lock:
+        if _runtime is None:
+            _runtime = build_runtime(settings)
+            if start and _runtime.settings.realtime:
+                _runtime.ingestor.start()
+            atexit.register(_shutdown)
+        return _runtime
+
+
+def _shutdown() -> None:
+    global _runtime
+    with _lock:
+        if _runtime is not None:
+            try:
+                _runtime.stop()
+            except Exception:  # interpreter is going away; nothing left to save
+                log.exception("runtime: shutdown failed")
+            _runtime = None

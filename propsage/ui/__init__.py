@@ -1,0 +1,1 @@
+"""The dashboard's building blocks: a session data store (no UI) and Viewer components."""

@@ -1,0 +1,329 @@
+"""The props view: one row per player-market from the offers of every book (pure functions).
+
+An offer is one book's quote at one line; the dashboard shows one row per (game, player,
+market): the best price on each side and where it is, the consensus line, and the model's
+view. Everything here is frames in, frames out: no Panel, no I/O.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from propsage.odds import american_to_decimal, no_vig_two_way
+
+KEY_COLUMNS = ["game_id", "player_id", "market"]
+PROP_COLUMNS = [
+    "game_id", "league", "player_id", "player_name", "market", "n_books",
+    "over_line", "over_price", "over_book", "under_line", "under_price", "under_book",
+    "consensus", "fair_line", "edge", "ev", "confidence", "is_live", "is_suspended", "updated",
+]
+# What the table shows, in order, and the headers it shows them under.
+DISPLAY_COLUMNS = {
+    "badge": "", "player": "Player", "team": "Team", "market": "Market", "line": "Line",
+    "over": "Best over", "under": "Best under", "fair": "Fair", "edge": "Edge",
+    "ev": "EV", "conf": "Conf.",
+}
+HTML_COLUMNS = ("badge", "line", "over", "under", "edge")
+SORTS = {
+    "Edge": ("edge", False), "EV": ("ev", False), "Confidence": ("confidence", False),
+    "Player": ("player_name", True), "Market": ("market", True), "Game": ("game_id", True),
+    "Recently updated": ("updated", False),
+}
+MARKET_LABELS = {
+    "h2h": "Moneyline", "spreads": "Spread", "totals": "Total",
+    "player_pass_yds": "Pass yds", "player_pass_tds": "Pass TDs", "player_rush_yds": "Rush yds",
+    "player_rush_tds": "Rush TDs", "player_receptions": "Receptions",
+    "player_reception_yds": "Rec yds", "player_anytime_td": "Anytime TD",
+    "player_points": "Points", "player_rebounds": "Rebounds", "player_assists": "Assists",
+    "player_threes": "Threes", "player_points_rebounds_assists": "Pts+Reb+Ast",
+    "batter_hits": "Hits", "batter_total_bases": "Total bases",
+    "pitcher_strikeouts": "Strikeouts",
+}
+BOOK_LABELS = {
+    "draftkings": "DK", "fanduel": "FD", "betmgm": "MGM", "williamhill_us": "CZR",
+    "espnbet": "ESPN", "pinnacle": "PIN", "betrivers": "BR", "fanatics": "FAN", "bovada": "BOV",
+}
+# Markets whose "over" side (the home side) prefers a higher line.
+_HOME_POINT_MARKETS = ("spreads",)
+
+
+def market_label(market: str) -> str:
+    """A short human name for an Odds API market key."""
+    return MARKET_LABELS.get(market, market.removeprefix("player_").replace("_", " ").title())
+
+
+def book_label(book: str) -> str:
+    """A short name for a bookmaker key."""
+    return BOOK_LABELS.get(book, book[:4].upper())
+
+
+def prop_keys(frame: pd.DataFrame) -> pd.Index:
+    """The row key of each offer: 'game|player|market'."""
+    parts = [frame[c].astype(object).fillna("").astype(str).to_numpy() for c in KEY_COLUMNS]
+    keys = np.char.add(np.char.add(np.char.add(np.char.add(parts[0].astype(str), "|"),
+                                               parts[1].astype(str)), "|"), parts[2].astype(str))
+    return pd.Index(keys.astype(object), name="key")
+
+
+def empty_props() -> pd.DataFrame:
+    """A props frame without rows."""
+    df = pd.DataFrame({c: pd.Series(dtype=_PROP_DTYPES.get(c, float)) for c in PROP_COLUMNS})
+    df.index = pd.Index([], name="key", dtype=object)
+    return df
+
+
+_PROP_DTYPES = {
+    "game_id": object, "league": object, "player_id": object, "player_name": object,
+    "market": object, "n_books": "int64", "over_book": object, "under_book": object,
+    "is_live": bool, "is_suspended": bool, "updated": "datetime64[us, UTC]",
+}
+
+
+def _col(frame: pd.DataFrame, name: str) -> np.ndarray:
+    if name in frame:
+        return pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    return np.full(len(frame), np.nan)
+
+
+def _best(keys: np.ndarray, side_line: np.ndarray, dec: np.ndarray, ok: np.ndarray) -> np.ndarray:
+    """Row position of the best quote per key: best line for the side, then best price."""
+    idx = np.flatnonzero(ok)
+    if not len(idx):
+        return idx
+    order = np.lexsort((-dec[idx], np.nan_to_num(side_line[idx], nan=0.0), keys[idx]))
+    ranked = idx[order]
+    first = np.ones(len(ranked), dtype=bool)
+    first[1:] = keys[ranked][1:] != keys[ranked][:-1]
+    return ranked[first]
+
+
+def summarize(offers: pd.DataFrame) -> pd.DataFrame:
+    """One row per player-market from offers (``prop_offers`` rows); inactive offers are ignored.
+
+    Best over = the lowest line (spreads: the highest home point), then the best price, among
+    quotes that are not suspended; best under mirrors it. Consensus = median across books of
+    each book's main line (its line whose no-vig P(over) is nearest 0.5). Model columns are
+    NaN until the pricing stage fills them.
+    """
+    if offers is None or offers.empty:
+        return empty_props()
+    df = offers
+    if "is_active" in df:
+        df = df[df["is_active"].fillna(False).astype(bool).to_numpy()]
+    if df.empty:
+        return empty_props()
+    keys = prop_keys(df).to_numpy()
+    line = _col(df, "line_numeric") if "line_numeric" in df else _col(df, "line")
+    over = _col(df, "over_price")
+    under = _col(df, "under_price")
+    market = df["market"].astype(object).to_numpy()
+    susp = df["is_suspended"].fillna(False).to_numpy(dtype=bool)
+    book = df["book"].astype(object).to_numpy()
+    home_point = np.isin(market, _HOME_POINT_MARKETS)
+
+    ok_over = np.isfinite(over) & ~susp
+    ok_under = np.isfinite(under) & ~susp
+    dec_over = np.where(ok_over, american_to_decimal(np.where(ok_over, over, 100.0)), np.nan)
+    dec_under = np.where(ok_under, american_to_decimal(np.where(ok_under, under, 100.0)), np.nan)
+    bo = _best(keys, np.where(home_point, -line, line), dec_over, ok_over)
+    bu = _best(keys, np.where(home_point, line, -line), dec_under, ok_under)
+
+    # Main line per (key, book), then the median across books.
+    p_over, _ = no_vig_two_way(over, under)
+    dist = np.where(np.isnan(p_over), 9.0, np.abs(p_over - 0.5))
+    kb = pd.DataFrame({"key": keys, "book": book, "dist": dist, "line": line})
+    main = kb.sort_values(["key", "book", "dist"], kind="stable").drop_duplicates(
+        ["key", "book"], keep="first")
+    consensus = main.groupby("key", sort=False)["line"].median()
+
+    g = pd.DataFrame({
+        "key": keys,
+        "fair_line": _col(df, "fair_line"), "edge": _col(df, "edge"), "ev": _col(df, "ev"),
+        "confidence": _col(df, "confidence_score"),
+        "is_live": df["is_live"].fillna(False).to_numpy(dtype=bool) if "is_live" in df
+        else np.zeros(len(df), dtype=bool),
+        "is_suspended": susp,
+        "book": book,
+    }).groupby("key", sort=False)
+    out = pd.DataFrame({
+        "fair_line": g["fair_line"].median(), "edge": g["edge"].max(), "ev": g["ev"].max(),
+        "confidence": g["confidence"].max(), "is_live": g["is_live"].any(),
+        "is_suspended": g["is_suspended"].all(), "n_books": g["book"].nunique(),
+    })
+    out.index.name = "key"
+    first = pd.DataFrame({
+        "key": keys, "game_id": df["game_id"].astype(object).to_numpy(),
+        "league": df["league"].astype(object).fillna("").to_numpy() if "league" in df
+        else np.full(len(df), "", dtype=object),
+        "player_id": df["player_id"].astype(object).fillna("").to_numpy(),
+        "player_name": df["player_name"].astype(object).fillna("").to_numpy()
+        if "player_name" in df else np.full(len(df), "", dtype=object),
+        "market": market,
+    }).drop_duplicates("key").set_index("key")
+    out = first.join(out)
+    out["consensus"] = consensus.reindex(out.index).to_numpy()
+    for side, best, price in (("over", bo, over), ("under", bu, under)):
+        pick = pd.DataFrame({f"{side}_line": line[best], f"{side}_price": price[best],
+                             f"{side}_book": book[best]}, index=pd.Index(keys[best], name="key"))
+        out = out.join(pick)
+    if "last_updated" in df:
+        upd = pd.Series(pd.to_datetime(df["last_updated"], utc=True).to_numpy(), index=keys)
+        out["updated"] = upd.groupby(level=0, sort=False).max().reindex(out.index).to_numpy()
+    else:
+        out["updated"] = pd.NaT
+    out["updated"] = pd.to_datetime(out["updated"], utc=True).astype("datetime64[us, UTC]")
+    out["n_books"] = out["n_books"].astype("int64")
+    for c in ("over_book", "under_book"):
+        out[c] = out[c].astype(object)
+    return out[PROP_COLUMNS]
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """What the sidebar asks for; empty strings mean 'all'."""
+
+    league: str = ""
+    game_id: str = ""
+    market: str = ""
+    min_edge: float = 0.0          # percent; 0 = off (rows without an edge still show)
+    live_only: bool = False
+    player: str = ""
+
+
+def filter_mask(props: pd.DataFrame, f: Filters) -> np.ndarray:
+    """Which rows of a props frame pass the filters."""
+    n = len(props)
+    mask = np.ones(n, dtype=bool)
+    if not n:
+        return mask
+    if f.league:
+        mask &= props["league"].to_numpy(dtype=object) == f.league
+    if f.game_id:
+        mask &= props["game_id"].to_numpy(dtype=object) == f.game_id
+    if f.market:
+        mask &= props["market"].to_numpy(dtype=object) == f.market
+    if f.live_only:
+        mask &= props["is_live"].to_numpy(dtype=bool)
+    if f.min_edge and f.min_edge > 0:
+        edge = props["edge"].to_numpy(dtype=float)
+        mask &= np.nan_to_num(edge, nan=-np.inf) * 100.0 >= f.min_edge
+    if f.player.strip():
+        needle = f.player.strip().lower()
+        names = props["player_name"].astype(str).str.lower()
+        mask &= names.str.contains(needle, regex=False).to_numpy(dtype=bool)
+    return mask
+
+
+def sort_keys(props: pd.DataFrame, by: str = "Edge") -> list[str]:
+    """Row keys in display order: the chosen column (missing values last), then live first."""
+    if props.empty:
+        return []
+    col, ascending = SORTS.get(by, SORTS["Edge"])
+    df = pd.DataFrame({"v": props[col].to_numpy(), "live": ~props["is_live"].to_numpy(dtype=bool),
+                       "name": props["player_name"].astype(str).to_numpy(),
+                       "market": props["market"].astype(str).to_numpy()}, index=props.index)
+    df = df.sort_values(["v", "live", "name", "market"],
+                        ascending=[ascending, True, True, True], na_position="last", kind="stable")
+    return df.index.tolist()
+
+
+# -- presentation -----------------------------------------------------------------------------
+def _num(v: float, fmt: str = "{:g}") -> str:
+    return "–" if v is None or (isinstance(v, float) and math.isnan(v)) else fmt.format(v)
+
+
+def _american(v: float) -> str:
+    if v is None or not np.isfinite(v):
+        return "–"
+    return f"+{v:.0f}" if v > 0 else f"{v:.0f}"
+
+
+def _side(kind: str, line: float, price: float, book: object, market: str) -> str:
+    if price is None or not np.isfinite(price):
+        return '<span style="color:#999">–</span>'
+    if market == "h2h" or not np.isfinite(line):
+        where = "home " if market == "h2h" and kind == "o" else (
+            "away " if market == "h2h" else "")
+    elif market == "spreads":
+        where = f"{'home' if kind == 'o' else 'away'} {line if kind == 'o' else -line:+g} "
+    else:
+        where = f"{kind}{line:g} "
+    return (f"{where}<b>{_american(price)}</b> "
+            f'<span style="color:#888;font-size:11px">{html.escape(book_label(str(book)))}</span>')
+
+
+def _edge(v: float) -> str:
+    if v is None or not np.isfinite(v):
+        return '<span style="color:#999">–</span>'
+    color = "#1a7f37" if v > 0 else ("#cf222e" if v < 0 else "#666")
+    return f'<span style="color:{color};font-weight:600">{v * 100:+.1f}%</span>'
+
+
+def _badge(live: bool, suspended: bool, stale: bool) -> str:
+    parts = []
+    if live:
+        parts.append('<span style="background:#d62728;color:#fff;border-radius:3px;'
+                     'padding:0 4px;font-size:10px;font-weight:700">LIVE</span>')
+    if suspended:
+        parts.append('<span style="background:#999;color:#fff;border-radius:3px;'
+                     'padding:0 4px;font-size:10px">SUSP</span>')
+    if stale:
+        parts.append('<span style="background:#bf8700;color:#fff;border-radius:3px;'
+                     'padding:0 4px;font-size:10px" title="provider down: last known data">'
+                     'STALE</span>')
+    return " ".join(parts)
+
+
+def _line(v: float, move: int) -> str:
+    text = _num(v)
+    if move > 0:
+        return (f'<span style="background:#dafbe1;padding:0 3px;border-radius:3px">{text} '
+                f'<span style="color:#1a7f37">▲</span></span>')
+    if move < 0:
+        return (f'<span style="background:#ffebe9;padding:0 3px;border-radius:3px">{text} '
+                f'<span style="color:#cf222e">▼</span></span>')
+    return text
+
+
+def present(props: pd.DataFrame, *, teams: dict[str, str] | None = None,
+            games: dict[str, str] | None = None, moves: dict[str, int] | None = None,
+            stale_games: set[str] | frozenset[str] = frozenset()) -> pd.DataFrame:
+    """The table's rows (strings, some HTML) for props rows, in the given order.
+
+    ``teams``: player_id -> team; ``games``: game_id -> 'Away @ Home' (the name shown for
+    game-level markets); ``moves``: key -> +1/-1 for a consensus line that just moved.
+    """
+    teams, games, moves = teams or {}, games or {}, moves or {}
+    rows = []
+    for key, r in zip(props.index, props.itertuples(index=False), strict=True):
+        game_market = not r.player_id
+        rows.append({
+            "badge": _badge(bool(r.is_live), bool(r.is_suspended), r.game_id in stale_games),
+            "player": games.get(r.game_id, r.game_id) if game_market else r.player_name,
+            "team": "" if game_market else teams.get(r.player_id, ""),
+            "market": market_label(r.market),
+            "line": _line(r.consensus, moves.get(key, 0)),
+            "over": _side("o", r.over_line, r.over_price, r.over_book, r.market),
+            "under": _side("u", r.under_line, r.under_price, r.under_book, r.market),
+            "fair": _num(r.fair_line, "{:.1f}"),
+            "edge": _edge(r.edge),
+            "ev": _num(r.ev * 100 if np.isfinite(r.ev) else np.nan, "{:+.1f}%"),
+            "conf": _num(r.confidence, "{:.2f}"),
+        })
+    return pd.DataFrame(rows, columns=list(DISPLAY_COLUMNS), dtype=object)
+
+
+def line_moves(before: pd.DataFrame, after: pd.DataFrame) -> dict[str, int]:
+    """+1 / -1 per key whose consensus line went up / down between two props frames."""
+    common = after.index.intersection(before.index)
+    if not len(common):
+        return {}
+    old = before.loc[common, "consensus"].to_numpy(dtype=float)
+    new = after.loc[common, "consensus"].to_numpy(dtype=float)
+    ok = np.isfinite(old) & np.isfinite(new) & (old != new)
+    return {k: int(np.sign(d)) for k, d in zip(common[ok], (new - old)[ok], strict=True)}
