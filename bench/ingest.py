@@ -84,7 +84,7 @@ def fill_history(store: Store, rows: int) -> None:
 
 
 def timed_polls(store: Store, board: pd.DataFrame, rng: np.random.Generator,
-                t0: pd.Timestamp, polls: int = 5) -> tuple[float, int]:
+                t0: pd.Timestamp, polls: int = 9) -> tuple[float, int]:
     """Median seconds of ``polls`` poll cycles; also the snapshot rows they added."""
     times, added = [], 0
     cur = board
@@ -146,7 +146,7 @@ def main() -> None:
             rows = store.count("odds_snapshots")
             store.close()
             print(f"history {rows:>11,} rows: poll cycle {secs * 1000:7.1f} ms "
-                  f"({added / 5:,.0f} changed quotes/poll)")
+                  f"({added / 9:,.0f} changed quotes/poll)")
             out[f"poll_seconds_{size // 10**6}M"] = round(secs, 4)
             worst = max(worst, secs)
         per_row = naive_baseline(Path(tmp) / "naive.duckdb", board)

@@ -105,19 +105,24 @@ def detect_changes(
 
 def main_lines(state: pd.DataFrame) -> pd.DataFrame:
     """Per (game, player, market, book): the active line whose no-vig P(over) is nearest 0.5."""
-    active = state[state["is_active"].astype(bool)]
+    cols = [*GROUP, "gk", "line", "over_price", "under_price", "changed_at"]
+    active = state.loc[state["is_active"].to_numpy(dtype=bool), cols]
     if active.empty:
-        return pd.DataFrame(columns=[*GROUP, "offer_id", "line", "over_price", "under_price",
-                                     "prob", "changed_at"])
+        return pd.DataFrame(columns=[*GROUP, "gk", "offer_id", "line", "over_price",
+                                     "under_price", "prob", "changed_at"])
     p_over, _ = no_vig_two_way(
         active["over_price"].to_numpy(dtype=float), active["under_price"].to_numpy(dtype=float)
     )
     df = active.reset_index()
     df["prob"] = p_over
     # One-sided quotes have no no-vig prob: rank them after every two-sided line.
-    df["_dist"] = np.where(np.isnan(p_over), 9.0, np.abs(p_over - 0.5))
-    df = df.sort_values([*GROUP, "_dist", "line"], kind="stable")
-    return df.drop_duplicates(GROUP, keep="first").drop(columns="_dist")
+    dist = np.where(np.isnan(p_over), 9.0, np.abs(p_over - 0.5))
+    # Sort on the integer group hash, not the four string columns (several times faster).
+    order = np.lexsort((df["line"].to_numpy(dtype=float), dist, df["gk"].to_numpy()))
+    df = df.iloc[order]
+    first = np.ones(len(df), dtype=bool)
+    first[1:] = df["gk"].to_numpy()[1:] != df["gk"].to_numpy()[:-1]
+    return df[first]
 
 
 def movements(before: pd.DataFrame, after: pd.DataFrame, at: pd.Timestamp) -> pd.DataFrame:
@@ -126,7 +131,7 @@ def movements(before: pd.DataFrame, after: pd.DataFrame, at: pd.Timestamp) -> pd
             "from_prob", "to_prob", "movement_size", "velocity", "timestamp"]
     if before.empty or after.empty:
         return pd.DataFrame(columns=cols)
-    m = before.merge(after, on=GROUP, suffixes=("_b", "_a"))
+    m = before.drop(columns=GROUP).merge(after, on="gk", suffixes=("_b", "_a"))
     line_move = _differs(m["line_b"].to_numpy(float), m["line_a"].to_numpy(float))
     price_move = ~line_move & (
         _differs(m["over_price_b"].to_numpy(float), m["over_price_a"].to_numpy(float))

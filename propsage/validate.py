@@ -33,7 +33,8 @@ def split_valid(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     )
     reason[no_price] = "no price on either side"
     for col in ("game_id", "market", "book"):
-        empty = frame[col].isna().to_numpy() | (frame[col].astype(str) == "").to_numpy()
+        values = frame[col].to_numpy(dtype=object)
+        empty = pd.isna(values) | (values == "")
         reason[empty] = f"missing {col}"
     bad = (reason != "").to_numpy()
     rejected = frame.loc[bad].assign(reason=reason[bad].astype(str))

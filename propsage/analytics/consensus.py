@@ -3,8 +3,9 @@
 Every quote is screened before it may count (``screen``):
 
 - ``suspended`` / inactive quotes are dropped;
-- ``stale``: the book's own time is older than ``max_age`` at ``now``, or the game is live
-  (some quote of it ``is_live``) and this quote is still a pre-game one;
+- ``stale``: the book's own time is older than ``max_age`` at ``now`` (``max_age_live`` for
+  in-play quotes, which change every few minutes while pre-game ones can rest for hours), or
+  the game is live (some quote of it ``is_live``) and this quote is still a pre-game one;
 - ``bad_hold``: a book's own two sides sum to less than ``1 + hold_min`` or more than
   ``1 + hold_max`` in inverse decimal odds (an impossible or absurd pair);
 - ``off_line`` / ``neighbour_line``: the quote's no-vig P(over) is more than ``prob_tol`` from
@@ -49,6 +50,7 @@ class ScreenParams:
     """Tunable guards of ``screen`` (defaults suit US books)."""
 
     max_age: pd.Timedelta | None = None
+    max_age_live: pd.Timedelta | None = None
     prob_tol: float = 0.08
     min_books: int = 3
     iqr_k: float = 1.5
@@ -117,6 +119,9 @@ def screen(
         q["age_s"] = age
         if prm.max_age is not None:
             flag(age > pd.Timedelta(prm.max_age).total_seconds(), "stale")
+        if prm.max_age_live is not None:
+            flag(q["is_live"].to_numpy(bool)
+                 & (age > pd.Timedelta(prm.max_age_live).total_seconds()), "stale")
     else:
         q["age_s"] = np.nan
     live = q["is_live"].to_numpy(dtype=bool)
@@ -256,6 +261,7 @@ def outliers(board: pd.DataFrame, *, prob_fn: ProbFn | None = None,
 BEST_COLUMNS = [
     *LINE_KEY, "n_books", "best_over_price", "best_over_book", "best_over_offer",
     "best_under_price", "best_under_book", "best_under_offer", "inv_sum", "oldest_leg_time",
+    "newest_leg_time",
 ]
 
 
@@ -281,9 +287,10 @@ def best_from_screened(quotes: pd.DataFrame) -> pd.DataFrame:
         out[f"best_{side}_book"] = pd.Series(q["book"].to_numpy()[rows], index=at)
         out[f"best_{side}_offer"] = pd.Series(q["offer_id"].to_numpy()[rows], index=at)
         out[f"_d_{side}"] = pd.Series(d[rows], index=at)
-        out[f"_t_{side}"] = pd.Series(t.to_numpy()[rows], index=at)
+        out[f"_t_{side}"] = t.iloc[rows].set_axis(at)
     out["inv_sum"] = 1.0 / out["_d_over"] + 1.0 / out["_d_under"]
     out["oldest_leg_time"] = out[["_t_over", "_t_under"]].min(axis=1)
+    out["newest_leg_time"] = out[["_t_over", "_t_under"]].max(axis=1)
     return out.reset_index(drop=True)[BEST_COLUMNS]
 
 

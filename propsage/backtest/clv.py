@@ -34,9 +34,7 @@ def closing_consensus(close: pd.DataFrame, *, method: str = "multiplicative",
         return pd.DataFrame(columns=["close_mean", "close_books", "line_close"],
                             index=pd.MultiIndex.from_arrays([[], [], []], names=PM))
     _, _, mean = quote_means(close, method)
-    g, s, n, _ = book_means(close, PM, mean, books)
-    keys = pd.MultiIndex.from_frame(close[PM].astype(object))
-    codes, uniq = keys.factorize()
+    _, s, n, _, uniq = book_means(close, PM, mean, books)
     with np.errstate(invalid="ignore", divide="ignore"):
         cmean = np.where(n > 0, s / n, np.nan)
     out = pd.DataFrame({"close_mean": cmean, "close_books": n}, index=uniq.set_names(PM))
@@ -97,7 +95,7 @@ def attach_clv(bets: pd.DataFrame, close: pd.DataFrame, *, method: str = "multip
     return out
 
 
-def _block(b: pd.DataFrame, ev_col: str, beat_col: str) -> dict[str, Any]:
+def _block(b: pd.DataFrame, ev_col: str) -> dict[str, Any]:
     ok = b[b[ev_col].notna()]
     n = len(ok)
     wins = int((ok[ev_col] > 0).sum())
@@ -111,8 +109,8 @@ def clv_summary(bets: pd.DataFrame) -> dict[str, Any]:
     """Share of bets beating the close (Wilson 95 %), mean CLV EV (game-clustered SE), moves."""
     if bets.empty or "clv_ev" not in bets:
         return {"n": 0}
-    line_aware = _block(bets, "clv_ev", "beat_close")
-    same = _block(bets, "clv_ev_same_line", "beat_close")
+    line_aware = _block(bets, "clv_ev")
+    same = _block(bets, "clv_ev_same_line")
     moved = bets["line_moved"].astype(bool)
     out = {
         "line_aware": line_aware,
@@ -123,7 +121,7 @@ def clv_summary(bets: pd.DataFrame) -> dict[str, Any]:
         "line_moved_against": int(bets["moved_against"].astype(bool).sum()),
     }
     if moved.any():
-        out["moved_bets"] = _block(bets[moved], "clv_ev", "beat_close")
+        out["moved_bets"] = _block(bets[moved], "clv_ev")
     return out
 
 
@@ -131,8 +129,8 @@ def clv_by(bets: pd.DataFrame, key: str = "book") -> pd.DataFrame:
     """CLV per book (or market...): bets, share beating the close with Wilson CI, mean CLV EV."""
     rows = []
     for k, b in bets.groupby(key, sort=True):
-        blk = _block(b, "clv_ev", "beat_close")
-        same = _block(b, "clv_ev_same_line", "beat_close")
+        blk = _block(b, "clv_ev")
+        same = _block(b, "clv_ev_same_line")
         rows.append({key: k, "bets": blk["n"], "beat_close": blk["beat_close"],
                      "ci_low": blk["beat_close_ci"][0], "ci_high": blk["beat_close_ci"][1],
                      "clv_ev_mean": blk["clv_ev_mean"], "clv_ev_se": blk["clv_ev_se"],

@@ -25,9 +25,9 @@ from propsage.pricing.market import default_shapes, effective_line, implied_mean
 Array = npt.NDArray[np.float64]
 
 
-def _codes(frame: pd.DataFrame, keys: Sequence[str]) -> tuple[np.ndarray, int]:
+def _codes(frame: pd.DataFrame, keys: Sequence[str]) -> tuple[np.ndarray, pd.MultiIndex]:
     codes, uniq = pd.MultiIndex.from_frame(frame[list(keys)].astype(object)).factorize()
-    return codes.astype(np.int64), len(uniq)
+    return codes.astype(np.int64), uniq
 
 
 def quote_means(board: pd.DataFrame, method: str = "multiplicative"
@@ -51,7 +51,9 @@ def prob_over_at(board: pd.DataFrame, mean: Array, lines: Array | None = None) -
     code, shape = default_shapes(board["market"].to_numpy(object),
                                  board["league"].fillna("").to_numpy(object))
     raw = board["line_numeric"].to_numpy(float, na_value=np.nan) if lines is None else lines
-    line = effective_line(board["market"].to_numpy(object), raw)
+    market = board["market"].to_numpy(object)
+    # h2h is Bernoulli(home wins): read at 0.5 like a pointless market, never at its 0 'line'.
+    line = np.where(market == "h2h", np.nan, effective_line(market, raw))
     var = dist.var_from_shape(code, mean, shape)
     with np.errstate(invalid="ignore", divide="ignore"):
         over, under, _ = dist.over_under_push_arrays(code, mean, var, np.zeros(len(mean)), line)
@@ -59,14 +61,18 @@ def prob_over_at(board: pd.DataFrame, mean: Array, lines: Array | None = None) -
 
 
 def book_means(board: pd.DataFrame, group: Sequence[str], mean: Array,
-               books: Sequence[str] = ()) -> tuple[np.ndarray, Array, Array, np.ndarray]:
-    """(group code per row, per-group sum of book means, per-group book count, row's book mean).
+               books: Sequence[str] = ()
+               ) -> tuple[np.ndarray, Array, Array, Array, pd.MultiIndex]:
+    """Per row its group code; per group the sum of book means and the book count; per row its
+    own book's mean (NaN when that book does not count); and the groups' keys.
 
     Only books in ``books`` (all when empty) count toward the sums.
     """
-    g, n_g = _codes(board, group)
+    g, groups = _codes(board, group)
+    n_g = len(groups)
     gb_frame = pd.DataFrame({"g": g, "book": board["book"].to_numpy(object)})
-    gb, n_gb = _codes(gb_frame, ["g", "book"])
+    gb, gb_keys = _codes(gb_frame, ["g", "book"])
+    n_gb = len(gb_keys)
     has = ~np.isnan(mean)
     cnt = np.bincount(gb, has, minlength=n_gb)
     tot = np.bincount(gb, np.where(has, mean, 0.0), minlength=n_gb)
@@ -75,15 +81,15 @@ def book_means(board: pd.DataFrame, group: Sequence[str], mean: Array,
     counts = cnt > 0
     if len(books):
         member = board["book"].isin(list(books)).to_numpy()
-        first = np.full(n_gb, False)
-        first[gb[member]] = True
-        counts &= first
+        listed = np.full(n_gb, False)
+        listed[gb[member]] = True
+        counts &= listed
     g_of_gb = np.zeros(n_gb, dtype=np.int64)
     g_of_gb[gb] = g
     s = np.bincount(g_of_gb, np.where(counts, bmean, 0.0), minlength=n_g)
     n = np.bincount(g_of_gb, counts, minlength=n_g).astype(float)
     own = np.where(counts[gb], bmean[gb], np.nan)
-    return g, s, n, own
+    return g, s, n, own, groups
 
 
 def consensus_prob(board: pd.DataFrame, group: Sequence[str], *, method: str = "multiplicative",
@@ -93,7 +99,7 @@ def consensus_prob(board: pd.DataFrame, group: Sequence[str], *, method: str = "
     if board.empty:
         return np.array([]), np.array([])
     _, _, mean = quote_means(board, method)
-    g, s, n, own = book_means(board, group, mean, books)
+    g, s, n, own, _ = book_means(board, group, mean, books)
     s_row, n_row = s[g], n[g]
     if exclude_own:
         mine = ~np.isnan(own)

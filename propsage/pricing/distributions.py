@@ -216,7 +216,8 @@ class Grid:
         rows = np.arange(len(j))
         below = np.where(j > 0, cdf[rows, np.maximum(j - 1, 0)], 0.0)
         mass = np.maximum(self.pmf[rows, j], _TINY)
-        return self.lo + j - 0.5 + np.clip((q - below) / mass, 0.0, 1.0)
+        x = self.lo + j - 0.5 + np.clip((q - below) / mass, 0.0, 1.0)
+        return np.maximum(x, self.lo)     # e.g. no negative quantile for counts
 
     def mean(self) -> Array:
         """Mean of each row."""

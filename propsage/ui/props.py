@@ -64,10 +64,9 @@ def book_label(book: str) -> str:
 
 def prop_keys(frame: pd.DataFrame) -> pd.Index:
     """The row key of each offer: 'game|player|market'."""
-    parts = [frame[c].astype(object).fillna("").astype(str).to_numpy() for c in KEY_COLUMNS]
-    keys = np.char.add(np.char.add(np.char.add(np.char.add(parts[0].astype(str), "|"),
-                                               parts[1].astype(str)), "|"), parts[2].astype(str))
-    return pd.Index(keys.astype(object), name="key")
+    cols = [frame[c].astype(object).fillna("").to_numpy(dtype=object) for c in KEY_COLUMNS]
+    keys = [f"{g}|{p}|{m}" for g, p, m in zip(*cols, strict=True)]
+    return pd.Index(np.array(keys, dtype=object), name="key", dtype=object)
 
 
 def empty_props() -> pd.DataFrame:
@@ -90,16 +89,46 @@ def _col(frame: pd.DataFrame, name: str) -> np.ndarray:
     return np.full(len(frame), np.nan)
 
 
-def _best(keys: np.ndarray, side_line: np.ndarray, dec: np.ndarray, ok: np.ndarray) -> np.ndarray:
-    """Row position of the best quote per key: best line for the side, then best price."""
+def _obj(frame: pd.DataFrame, name: str) -> np.ndarray:
+    if name in frame:
+        return frame[name].astype(object).fillna("").to_numpy(dtype=object)
+    return np.full(len(frame), "", dtype=object)
+
+
+def _firsts(sorted_codes: np.ndarray) -> np.ndarray:
+    """Positions where a new group starts in a sorted code array."""
+    first = np.ones(len(sorted_codes), dtype=bool)
+    first[1:] = sorted_codes[1:] != sorted_codes[:-1]
+    return np.flatnonzero(first)
+
+
+def _best(codes: np.ndarray, side_line: np.ndarray, dec: np.ndarray,
+          ok: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(group codes, row positions) of the best quote per group: best line, then best price."""
     idx = np.flatnonzero(ok)
     if not len(idx):
-        return idx
-    order = np.lexsort((-dec[idx], np.nan_to_num(side_line[idx], nan=0.0), keys[idx]))
+        return idx, idx
+    order = np.lexsort((-dec[idx], np.nan_to_num(side_line[idx], nan=0.0), codes[idx]))
     ranked = idx[order]
-    first = np.ones(len(ranked), dtype=bool)
-    first[1:] = keys[ranked][1:] != keys[ranked][:-1]
-    return ranked[first]
+    first = _firsts(codes[ranked])
+    return codes[ranked[first]], ranked[first]
+
+
+def _group_median(codes: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """Median of the finite values per group code (NaN for a group with none)."""
+    out = np.full(n, np.nan)
+    ok = np.isfinite(values)
+    if not ok.any():
+        return out
+    c, v = codes[ok], values[ok]
+    order = np.lexsort((v, c))
+    c, v = c[order], v[order]
+    starts = _firsts(c)
+    counts = np.diff(np.append(starts, len(c)))
+    lo = v[starts + (counts - 1) // 2]
+    hi = v[starts + counts // 2]
+    out[c[starts]] = (lo + hi) / 2.0
+    return out
 
 
 def summarize(offers: pd.DataFrame) -> pd.DataFrame:
@@ -114,73 +143,75 @@ def summarize(offers: pd.DataFrame) -> pd.DataFrame:
         return empty_props()
     df = offers
     if "is_active" in df:
-        df = df[df["is_active"].fillna(False).astype(bool).to_numpy()]
+        df = df[df["is_active"].fillna(False).to_numpy(dtype=bool)]
     if df.empty:
         return empty_props()
     keys = prop_keys(df).to_numpy()
+    codes, uniq = pd.factorize(keys)
+    n = len(uniq)
     line = _col(df, "line_numeric") if "line_numeric" in df else _col(df, "line")
     over = _col(df, "over_price")
     under = _col(df, "under_price")
-    market = df["market"].astype(object).to_numpy()
+    market = _obj(df, "market")
+    book = _obj(df, "book")
     susp = df["is_suspended"].fillna(False).to_numpy(dtype=bool)
-    book = df["book"].astype(object).to_numpy()
+    live = df["is_live"].fillna(False).to_numpy(dtype=bool) if "is_live" in df \
+        else np.zeros(len(df), dtype=bool)
     home_point = np.isin(market, _HOME_POINT_MARKETS)
 
     ok_over = np.isfinite(over) & ~susp
     ok_under = np.isfinite(under) & ~susp
     dec_over = np.where(ok_over, american_to_decimal(np.where(ok_over, over, 100.0)), np.nan)
     dec_under = np.where(ok_under, american_to_decimal(np.where(ok_under, under, 100.0)), np.nan)
-    bo = _best(keys, np.where(home_point, -line, line), dec_over, ok_over)
-    bu = _best(keys, np.where(home_point, line, -line), dec_under, ok_under)
 
-    # Main line per (key, book), then the median across books.
+    # Main line per (group, book): its line whose no-vig P(over) is nearest 0.5.
     p_over, _ = no_vig_two_way(over, under)
     dist = np.where(np.isnan(p_over), 9.0, np.abs(p_over - 0.5))
-    kb = pd.DataFrame({"key": keys, "book": book, "dist": dist, "line": line})
-    main = kb.sort_values(["key", "book", "dist"], kind="stable").drop_duplicates(
-        ["key", "book"], keep="first")
-    consensus = main.groupby("key", sort=False)["line"].median()
+    bcodes, _ = pd.factorize(book)
+    order = np.lexsort((dist, bcodes, codes))
+    pair = codes[order] * (int(bcodes.max()) + 1) + bcodes[order]
+    main = order[_firsts(pair)]
+    consensus = _group_median(codes[main], line[main], n)
+    n_books = np.bincount(codes[main], minlength=n)
 
-    g = pd.DataFrame({
-        "key": keys,
-        "fair_line": _col(df, "fair_line"), "edge": _col(df, "edge"), "ev": _col(df, "ev"),
-        "confidence": _col(df, "confidence_score"),
-        "is_live": df["is_live"].fillna(False).to_numpy(dtype=bool) if "is_live" in df
-        else np.zeros(len(df), dtype=bool),
-        "is_suspended": susp,
-        "book": book,
-    }).groupby("key", sort=False)
-    out = pd.DataFrame({
-        "fair_line": g["fair_line"].median(), "edge": g["edge"].max(), "ev": g["ev"].max(),
-        "confidence": g["confidence"].max(), "is_live": g["is_live"].any(),
-        "is_suspended": g["is_suspended"].all(), "n_books": g["book"].nunique(),
-    })
-    out.index.name = "key"
-    first = pd.DataFrame({
-        "key": keys, "game_id": df["game_id"].astype(object).to_numpy(),
-        "league": df["league"].astype(object).fillna("").to_numpy() if "league" in df
-        else np.full(len(df), "", dtype=object),
-        "player_id": df["player_id"].astype(object).fillna("").to_numpy(),
-        "player_name": df["player_name"].astype(object).fillna("").to_numpy()
-        if "player_name" in df else np.full(len(df), "", dtype=object),
-        "market": market,
-    }).drop_duplicates("key").set_index("key")
-    out = first.join(out)
-    out["consensus"] = consensus.reindex(out.index).to_numpy()
-    for side, best, price in (("over", bo, over), ("under", bu, under)):
-        pick = pd.DataFrame({f"{side}_line": line[best], f"{side}_price": price[best],
-                             f"{side}_book": book[best]}, index=pd.Index(keys[best], name="key"))
-        out = out.join(pick)
+    order = np.argsort(codes, kind="stable")
+    starts = _firsts(codes[order])
+    first = order[starts]
+
+    def red(ufunc: np.ufunc, values: np.ndarray) -> np.ndarray:
+        return ufunc.reduceat(values[order], starts)
+
+    out = {
+        "game_id": _obj(df, "game_id")[first], "league": _obj(df, "league")[first],
+        "player_id": _obj(df, "player_id")[first], "player_name": _obj(df, "player_name")[first],
+        "market": market[first], "n_books": n_books.astype("int64"),
+    }
+    for side, ok, dec, sl in (("over", ok_over, dec_over, np.where(home_point, -line, line)),
+                              ("under", ok_under, dec_under, np.where(home_point, line, -line))):
+        g, pos = _best(codes, sl, dec, ok)
+        for col, src in (("line", line), ("price", over if side == "over" else under)):
+            arr = np.full(n, np.nan)
+            arr[g] = src[pos]
+            out[f"{side}_{col}"] = arr
+        b = np.full(n, "", dtype=object)
+        b[g] = book[pos]
+        out[f"{side}_book"] = b
+    out["consensus"] = consensus
+    fair = _col(df, "fair_line")
+    out["fair_line"] = _group_median(codes, fair, n)
+    for col, src in (("edge", "edge"), ("ev", "ev"), ("confidence", "confidence_score")):
+        vals = _col(df, src)
+        out[col] = red(np.fmax, vals) if np.isfinite(vals).any() else np.full(n, np.nan)
+    out["is_live"] = red(np.logical_or, live)
+    out["is_suspended"] = red(np.logical_and, susp)
     if "last_updated" in df:
-        upd = pd.Series(pd.to_datetime(df["last_updated"], utc=True).to_numpy(), index=keys)
-        out["updated"] = upd.groupby(level=0, sort=False).max().reindex(out.index).to_numpy()
+        us = pd.to_datetime(df["last_updated"], utc=True).array.as_unit("us").asi8
+        out["updated"] = pd.to_datetime(red(np.maximum, us), unit="us", utc=True)
     else:
-        out["updated"] = pd.NaT
-    out["updated"] = pd.to_datetime(out["updated"], utc=True).astype("datetime64[us, UTC]")
-    out["n_books"] = out["n_books"].astype("int64")
-    for c in ("over_book", "under_book"):
-        out[c] = out[c].astype(object)
-    return out[PROP_COLUMNS]
+        out["updated"] = pd.to_datetime(np.full(n, np.nan), utc=True)
+    result = pd.DataFrame(out, index=pd.Index(uniq.astype(object), name="key"))
+    result["updated"] = pd.to_datetime(result["updated"], utc=True).astype("datetime64[us, UTC]")
+    return result[PROP_COLUMNS]
 
 
 @dataclass(frozen=True, slots=True)
