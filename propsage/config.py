@@ -229,6 +229,7 @@ _PARSERS: dict[str, Callable[[Any, str], Any]] = {
     "stale_after": _seconds,
     "parquet_dir": _path,
     "log_level": _log_level,
+    "metrics_port": _int(0),
 }
 ENV_NAMES: dict[str, tuple[str, ...]] = {
     "provider": ("PROPSAGE_PROVIDER",),
@@ -253,6 +254,7 @@ ENV_NAMES: dict[str, tuple[str, ...]] = {
     "stale_after": ("PROPSAGE_STALE_AFTER",),
     "parquet_dir": ("PROPSAGE_PARQUET_DIR",),
     "log_level": ("PROPSAGE_LOG_LEVEL",),
+    "metrics_port": ("PROPSAGE_METRICS_PORT",),
 }
 # Variables whose unit differs from the field's.
 _UNIT_PARSERS: dict[str, Callable[[Any, str], Any]] = {
@@ -286,6 +288,7 @@ class Settings:
     stale_after: float = 120.0  # seconds without an update before a quote counts as stale
     parquet_dir: Path = DATA_DIR / "parquet"
     log_level: str = "INFO"
+    metrics_port: int = 0  # serve Prometheus metrics on this port (0: off)
     _sources: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:

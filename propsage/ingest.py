@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from propsage import metrics
 from propsage.bus import EventBus
 from propsage.changes import ChangeSet
 from propsage.domain import EventKind, Game, GameStatus, LiveEvent, empty_offers
@@ -90,6 +91,7 @@ class Ingestor:
             report = self._poll(window)
         self.last_report = report
         self.polls += 1
+        metrics.observe_poll(report, self.provider.health, self.provider.name)
         return report
 
     def _poll(self, window: str) -> PollReport:

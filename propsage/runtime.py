@@ -84,6 +84,10 @@ def get_runtime(settings: Settings | None = None, *, start: bool = True) -> Runt
             _runtime = build_runtime(settings)
             if start and _runtime.settings.realtime:
                 _runtime.ingestor.start()
+            if _runtime.settings.metrics_port:
+                from propsage import metrics
+
+                metrics.serve(_runtime.settings.metrics_port)
             atexit.register(_shutdown)
         return _runtime
 

@@ -136,3 +136,17 @@ def test_cli_ingest_once_writes_the_db(tmp_path):
     s = Store(tmp_path / "cli.duckdb", read_only=True)
     assert s.count("prop_offers") > 0
     s.close()
+
+
+def test_polls_are_counted_in_prometheus_metrics(store, bus):
+    from propsage.metrics import REGISTRY
+
+    p, ing = make(store, bus)
+    before = REGISTRY.get_sample_value("propsage_polls_total",
+                                       {"provider": "mock", "window": "all", "outcome": "ok"}) or 0
+    report = ing.poll("all")
+    after = REGISTRY.get_sample_value("propsage_polls_total",
+                                      {"provider": "mock", "window": "all", "outcome": "ok"})
+    assert after == before + 1
+    assert REGISTRY.get_sample_value("propsage_provider_up", {"provider": "mock"}) == 1
+    assert report.snapshots > 0

@@ -21,10 +21,18 @@ import pandas as pd
 
 from propsage.backtest.consensus import book_means, prob_over_at, quote_means
 from propsage.backtest.stats import clustered_mean, wilson_interval
-from propsage.changes import main_lines
 from propsage.pricing.market import no_vig
 
 PM = ["game_id", "player_id", "market"]
+
+
+def main_lines(board: pd.DataFrame, method: str = "multiplicative") -> pd.DataFrame:
+    """Per (game, player, market, book): the two-sided quote whose no-vig P(over) is nearest 0.5."""
+    p, _ = no_vig(board, method)
+    ranked = board.assign(_dist=np.abs(p - 0.5))
+    ranked = ranked[ranked["_dist"].notna()].sort_values([*PM, "book", "_dist", "line_numeric"],
+                                                        kind="stable")
+    return ranked.drop_duplicates([*PM, "book"], keep="first").drop(columns="_dist")
 
 
 def closing_consensus(close: pd.DataFrame, *, method: str = "multiplicative",
@@ -38,9 +46,7 @@ def closing_consensus(close: pd.DataFrame, *, method: str = "multiplicative",
     with np.errstate(invalid="ignore", divide="ignore"):
         cmean = np.where(n > 0, s / n, np.nan)
     out = pd.DataFrame({"close_mean": cmean, "close_books": n}, index=uniq.set_names(PM))
-    state = close.rename(columns={"line_numeric": "line"}).assign(is_active=True)
-    mains = main_lines(state.set_index("prop_offer_id"))
-    line = mains.groupby(PM)["line"].median()
+    line = main_lines(close, method).groupby(PM)["line_numeric"].median()
     out["line_close"] = line.reindex(out.index).to_numpy()
     return out
 
