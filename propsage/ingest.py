@@ -119,7 +119,10 @@ class Ingestor:
         batch = pd.concat(frames, ignore_index=True) if frames else empty_offers()
         report.quotes = len(batch)
         if len(batch) and self.pricer is not None:
-            batch = self.pricer(batch)
+            try:
+                batch = self.pricer(batch)
+            except Exception:  # a pricing bug must not cost us the quotes themselves
+                log.exception("ingest: pricing failed; storing the batch unpriced")
         changes = self.store.apply_offers(batch, now=now)
         self.store.mark_games(ok, stale=False, now=now)
         report.snapshots = changes.n_snapshots

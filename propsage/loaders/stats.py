@@ -151,7 +151,7 @@ def load_nba_box_scores(source: str | os.PathLike | pd.DataFrame,
 def _nfl_week_sunday(year: pd.Series, week: pd.Series) -> pd.Series:
     """The Sunday of an NFL week: week 1 is the Sunday after Labor Day (1st Monday of Sept)."""
     sept1 = pd.to_datetime(year.astype(int).astype(str) + "-09-01")
-    labor_day = sept1 + pd.to_timedelta((7 - sept1.dt.weekday) % 7, unit="D")
+    labor_day = sept1 + pd.to_timedelta((7 - sept1.dt.day_of_week) % 7, unit="D")
     return labor_day + pd.to_timedelta(6 + 7 * (week.astype(int) - 1), unit="D")
 
 

@@ -38,7 +38,7 @@ class ContextSettings:
     movement_penalty: float = 0.05
     significant_move: float = 1.0
     movement_window_minutes: float = 30.0
-    max_model_weight: float = 0.3
+    max_model_weight: float = 0.2
 
 
 def agreement(mean_sd: npt.ArrayLike, outcome_sd: npt.ArrayLike, n_quotes: npt.ArrayLike,

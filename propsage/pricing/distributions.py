@@ -225,13 +225,16 @@ class Grid:
         return self.lo + (self.pmf * k).sum(axis=1) / self.pmf.sum(axis=1)
 
 
-def _grid_bounds(code: np.ndarray, mean: Array, var: Array) -> tuple[np.ndarray, int]:
+def _grid_bounds(code: np.ndarray, mean: Array, var: Array, per_row: bool = False
+                 ) -> tuple[np.ndarray, Any]:
+    """Grid start per row and the width (the widest row's, or each row's with per_row)."""
     sd = np.sqrt(np.where(_is_poisson(code, mean, var) | (code == BERNOULLI), mean, var))
     sd = np.nan_to_num(sd, nan=1.0)
     lo = np.where(code == NORMAL, np.floor(mean - 9 * sd), 0.0).astype(np.int64)
-    hi = np.ceil(mean + 12 * sd + 15).astype(np.int64)
+    hi = np.ceil(mean + 10 * sd + 12).astype(np.int64)
     hi = np.where(code == BERNOULLI, 1, hi)
-    return lo, int(max(1, (hi - lo).max() + 1))
+    width = np.maximum(hi - lo + 1, 2)
+    return lo, (width if per_row else int(width.max()))
 
 
 def count_grid(family: Any, mean: npt.ArrayLike, var: npt.ArrayLike,
@@ -285,8 +288,16 @@ def quantiles(params: pd.DataFrame | Mapping[str, Any], qs: Sequence[float]) -> 
     out = np.full((len(code), len(qs)), np.nan)
     m = code == NORMAL
     g = code == GAMMA
-    d = (code == NEGBIN) | (code == POISSON)
-    grid = count_grid(code[d], mean[d], var[d], zero[d]) if d.any() else None
+    d = np.flatnonzero((code == NEGBIN) | (code == POISSON))
+    if len(d):
+        # Rows in buckets of similar grid width: a threes grid need not be as wide as points'.
+        _, width = _grid_bounds(code[d], mean[d], var[d], per_row=True)
+        bucket = np.ceil(np.log2(np.maximum(width, 8))).astype(int)
+        for b in np.unique(bucket):
+            rows = d[bucket == b]
+            grid = count_grid(code[rows], mean[rows], var[rows], zero[rows])
+            for j, q in enumerate(qs):
+                out[rows, j] = grid.quantile(q)
     for j, q in enumerate(qs):
         if m.any():
             out[m, j] = mean[m] + np.sqrt(var[m]) * sp.ndtri(q)
@@ -295,8 +306,6 @@ def quantiles(params: pd.DataFrame | Mapping[str, Any], qs: Sequence[float]) -> 
             qq = np.clip((q - z) / np.maximum(1 - z, _TINY), 0.0, 1.0)
             x = var[g] / mean[g] * sp.gammaincinv(mean[g] ** 2 / var[g], qq)
             out[g, j] = np.where(q <= z, 0.0, x)
-        if grid is not None:
-            out[d, j] = grid.quantile(q)
     return out
 
 

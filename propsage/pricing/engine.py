@@ -60,8 +60,8 @@ PRICE_COLUMNS = [
     "implied_prob", "fair_line", "fair_over_prob", "fair_under_prob", "push_prob", "p05", "p95",
     "edge_over", "edge_under", "ev_over", "ev_under", "kelly_over", "kelly_under", "edge",
     "best_side", "confidence_score", "mc_se", "model",
-    # extras: where the fair view came from
-    "fair_source", "model_weight", "model_mean", "market_mean", "fair_mean",
+    # extras: the best side's EV and Kelly (the store's ev / kelly), where the fair view came from
+    "ev", "kelly", "fair_source", "model_weight", "model_mean", "market_mean", "fair_mean",
 ]
 QUANTILES = (0.5, 0.05, 0.95)
 
@@ -162,7 +162,7 @@ def price_board(offers: pd.DataFrame, priors: pd.DataFrame | None = None,
     n = len(out)
     if n == 0:
         for c in PRICE_COLUMNS:
-            out[c] = pd.Series(dtype=object if c in ("best_side", "model", "fair_source")
+            out[c] = pd.Series(dtype="string" if c in ("best_side", "model", "fair_source")
                                else float)
         empty = pd.DataFrame(index=pd.MultiIndex.from_arrays([[], [], []], names=PM_KEYS))
         return Board(out, empty, [], s.n_sims)
@@ -346,6 +346,8 @@ def price_board(offers: pd.DataFrame, priors: pd.DataFrame | None = None,
     out["confidence_score"] = conf[pm]
     out["mc_se"] = np.where(sim_row, mc_standard_error(over, s.n_sims), 0.0)
     out["model"] = pd.array(model_name[pm], dtype="string")
+    out["ev"] = np.where(over_best, ev_o, ev_u)
+    out["kelly"] = np.where(over_best, out["kelly_over"].to_numpy(), out["kelly_under"].to_numpy())
     out["fair_source"] = pd.array(source[pm], dtype="string")
     out["model_weight"] = weight[pm]
     out["model_mean"] = model_mean[pm]

@@ -133,18 +133,14 @@ def default_shapes(market: npt.ArrayLike, league: npt.ArrayLike,
     markets = markets or MarketTable()
     mk = pd.Series(np.asarray(market, dtype=object))
     lg = pd.Series(np.asarray(league, dtype=object)).fillna("").astype(str)
-    uniq = pd.DataFrame({"m": mk, "l": lg}).drop_duplicates()
-    fam, shp = {}, {}
-    for m, lgv in zip(uniq["m"], uniq["l"], strict=True):
+    codes, uniq = pd.MultiIndex.from_arrays([mk, lg]).factorize()
+    fam = np.empty(len(uniq), dtype=np.int8)
+    shp = np.empty(len(uniq))
+    for i, (m, lgv) in enumerate(uniq):
         spec = markets.spec(str(m))
-        fam[(m, lgv)] = FAMILY_CODE[spec.closed_family]
-        shape = spec.shape
-        if m in GAME_SD:
-            shape = GAME_SD[m].get(lgv, GAME_SD[m]["nfl"])
-        shp[(m, lgv)] = shape
-    keys = list(zip(mk, lg, strict=True))
-    return (np.array([fam[k] for k in keys], dtype=np.int8),
-            np.array([shp[k] for k in keys], dtype=float))
+        fam[i] = FAMILY_CODE[spec.closed_family]
+        shp[i] = GAME_SD[m].get(lgv, GAME_SD[m]["nfl"]) if m in GAME_SD else spec.shape
+    return fam[codes], shp[codes]
 
 
 def consensus(pm: npt.NDArray[np.int64], n_pm: int, mean: Array, weight: Array

@@ -10,7 +10,8 @@ a prop quoted on date D is priced from games up to D - 1):
    Hurdle markets (rush / receiving yards) first split off the share of games at <= 0, z,
    and take m, v of the positive games.
 3. Shrinkage toward the group (league, market, position; (league, market) when the position
-   is unknown or the group is thin), with ``prior_games`` pseudo-games:
+   is unknown or the group is thin; the group mean weights each player's mean by his n_eff),
+   with ``prior_games`` pseudo-games:
    mean = (n_eff m + k g) / (n_eff + k), same for z; the variance is shrunk toward the
    variance the market's default shape gives at that mean, with ``2 k`` pseudo-games.
 4. Predictive variance = variance + variance / (n_eff + k) (the mean's own uncertainty).
@@ -106,11 +107,19 @@ def priors_from_results(results: pd.DataFrame, *, as_of: object = None,
     out = last.join(zero[["m", "n_eff"]].rename(columns={"m": "z"})).join(
         own[["m", "v"]], how="left")
 
-    # Group means: per player first (each player counts once), then per group.
+    # Group means: players' means weighted by their effective games, so the target is the
+    # typical player-game (regulars, who get props) rather than the typical roster spot.
     per_player = out.reset_index()
-    grp = per_player.groupby(["league", "market", "position"])
-    g3 = grp.agg(gm=("m", "mean"), gz=("z", "mean"), gn=("player_id", "size"))
-    g2 = per_player.groupby(["league", "market"]).agg(gm2=("m", "mean"), gz2=("z", "mean"))
+    per_player["wm"] = per_player["m"] * per_player["n_eff"]
+    per_player["wz"] = per_player["z"] * per_player["n_eff"]
+    per_player["wn"] = per_player["n_eff"].where(per_player["m"].notna(), 0.0)
+    g3 = per_player.groupby(["league", "market", "position"]).agg(
+        wm=("wm", "sum"), wz=("wz", "sum"), wn=("wn", "sum"), sn=("n_eff", "sum"),
+        gn=("player_id", "size"))
+    g3 = pd.DataFrame({"gm": g3["wm"] / g3["wn"], "gz": g3["wz"] / g3["sn"], "gn": g3["gn"]})
+    g2 = per_player.groupby(["league", "market"]).agg(
+        wm=("wm", "sum"), wz=("wz", "sum"), wn=("wn", "sum"), sn=("n_eff", "sum"))
+    g2 = pd.DataFrame({"gm2": g2["wm"] / g2["wn"], "gz2": g2["wz"] / g2["sn"]})
     per_player = per_player.join(g3, on=["league", "market", "position"]).join(
         g2, on=["league", "market"])
     thin = (per_player["gn"] < settings.min_group_players) | (per_player["position"] == "")
@@ -131,8 +140,9 @@ def priors_from_results(results: pd.DataFrame, *, as_of: object = None,
     var0 = dist.var_from_shape(code, mean, default_shape)
     var_own = per_player["v"].to_numpy(float)
     dof = np.maximum(n_eff - 1, 0.0)
-    var = np.where(np.isnan(var_own), var0,
-                   (dof * np.nan_to_num(var_own) + 2 * k * var0) / (dof + 2 * k))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        var = np.where(np.isnan(var_own) | (dof + 2 * k <= 0), var0,
+                       (dof * np.nan_to_num(var_own) + 2 * k * var0) / (dof + 2 * k))
     var = var * (1 + 1 / (n_eff + k))
     is_b = code == dist.BERNOULLI
     mean = np.where(is_b, np.clip(mean, 1e-4, 1 - 1e-4), np.maximum(mean, 1e-3))
