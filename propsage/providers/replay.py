@@ -185,14 +185,29 @@ def _capture_of_line(line: str, path: Path, n: int) -> Capture | None:
     return Capture(when, kind, sport, eid, _data=unwrap(data)[0], _loaded=True)
 
 
-class CaptureLog:
-    """Captures indexed by (kind, sport, event) for "latest at or before t" lookups."""
+def ticks(times: list[pd.Timestamp], coalesce: float) -> list[pd.Timestamp]:
+    """Clock ticks of sorted capture times: a run with gaps under ``coalesce`` seconds (the
+    responses of one recorded poll) becomes one tick at its last time."""
+    out: list[pd.Timestamp] = []
+    for i, t in enumerate(times):
+        nxt = times[i + 1] if i + 1 < len(times) else None
+        if nxt is None or (nxt - t).total_seconds() >= coalesce:
+            out.append(t)
+    return out
 
-    def __init__(self, captures: list[Capture]):
+
+class CaptureLog:
+    """Captures indexed by (kind, sport, event) for "latest at or before t" lookups.
+
+    ``times`` are the clock ticks: the distinct capture times, with the responses of one
+    recorded poll (less than ``coalesce`` seconds apart) merged into one tick.
+    """
+
+    def __init__(self, captures: list[Capture], *, coalesce: float = 2.0):
         if not captures:
             raise ValueError("no captures to replay")
         self.captures = sorted(captures, key=lambda c: c.time)
-        self.times: list[pd.Timestamp] = sorted({c.time for c in self.captures})
+        self.times = ticks(sorted({c.time for c in self.captures}), coalesce)
         self._index: dict[tuple[str, str, str], tuple[list[pd.Timestamp], list[Capture]]] = {}
         for c in self.captures:
             ts, cs = self._index.setdefault((c.kind, c.sport, c.event_id), ([], []))
@@ -264,7 +279,7 @@ class ReplayProvider(BaseProvider):
         self._anchor_capture = self.log.times[0]
         self._anchor_wall = clock()
         self._served_until: pd.Timestamp | None = None
-        self._parsed: OrderedDict[int, dict[str, pd.DataFrame]] = OrderedDict()
+        self._parsed: OrderedDict[int, pd.DataFrame] = OrderedDict()
         self._known: dict[str, Game] = {}
 
     @classmethod
@@ -323,14 +338,14 @@ class ReplayProvider(BaseProvider):
         self._served(at)
         return games
 
-    def _offers_of(self, cap: Capture) -> dict[str, pd.DataFrame]:
+    def _offers_of(self, cap: Capture) -> pd.DataFrame:
+        """The parsed offer frame of one capture (the last few are memoised)."""
         key = id(cap)
         hit = self._parsed.get(key)
         if hit is None:
             parsed = parse_odds(cap.payload(), cap.time, provider=self.name)
             self._count_rejects(parsed)
-            hit = {str(g): f.reset_index(drop=True)
-                   for g, f in parsed.offers.groupby("game_id", sort=False)}
+            hit = parsed.offers
             self._parsed[key] = hit
             while len(self._parsed) > 8:
                 self._parsed.popitem(last=False)
@@ -346,22 +361,27 @@ class ReplayProvider(BaseProvider):
 
     def get_offers(self, game_id: str) -> pd.DataFrame:
         """The game's quotes in the latest captures at the clock (game lines and props)."""
-        at = self.now()
-        game = self._known.get(game_id)
-        if game is None:
+        if game_id not in self._known:
             raise ProviderError(f"replay: unknown game {game_id}", retryable=False)
+        return self.get_offers_many([game_id])
+
+    def get_offers_many(self, game_ids: list[str]) -> pd.DataFrame:
+        """One offer frame for several games (what ``replay_into`` stores per capture time)."""
+        at = self.now()
+        wanted = set(game_ids)
         frames = []
-        cap = self.log.latest("odds", at, game.sport_key)
-        if cap is not None:
-            f = self._offers_of(cap).get(game_id)
-            if f is not None:
-                frames.append(f)
-        props = self.log.latest("event_odds", at, game.sport_key, game_id)
-        if props is not None:
-            f = self._offers_of(props).get(game_id)
-            if f is not None:
-                frames.append(f)
+        for sport in {self._known[g].sport_key for g in game_ids if g in self._known}:
+            cap = self.log.latest("odds", at, sport)
+            if cap is not None:
+                f = self._offers_of(cap)
+                frames.append(f[f["game_id"].isin(wanted)])
+            for gid in wanted:
+                props = self.log.latest("event_odds", at, sport, gid)
+                if props is not None:
+                    f = self._offers_of(props)
+                    frames.append(f[f["game_id"] == gid])
         self._served(at)
+        frames = [f for f in frames if len(f)]
         if not frames:
             return empty_offers()
         out = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
@@ -392,18 +412,22 @@ def replay_into(store, provider: ReplayProvider, *, pricer=None,  # noqa: ANN001
     if provider.speed:
         raise ValueError("replay_into needs a held clock: ReplayProvider(..., speed=None)")
     first = provider._served_until is None
+    known: tuple = ()
+    ids: list[str] = []
+    now = provider.now()
     while first or provider.step():
         first = False
         now = provider.now()
         games = provider.get_games()
-        store.upsert_games(games, now)
-        ids = [g.id for g in games if g.status != GameStatus.FINAL]
-        frames = [f for f in (provider.get_offers(gid) for gid in ids) if len(f)]
-        batch = pd.concat(frames, ignore_index=True) if frames else empty_offers()
+        state = tuple((g.id, str(g.status), g.home_score, g.away_score) for g in games)
+        if state != known:          # games change rarely; upserting them every tick is slow
+            store.upsert_games(games, now)
+            known = state
+            ids = [g.id for g in games if g.status != GameStatus.FINAL]
+        batch = provider.get_offers_many(ids)
         if len(batch) and pricer is not None:
             batch = pricer(batch)
         changes = store.apply_offers(batch, now=now)
-        store.mark_games(ids, stale=False, now=now)
         stats.captures += 1
         stats.quotes += len(batch)
         stats.snapshots += changes.n_snapshots
@@ -411,5 +435,6 @@ def replay_into(store, provider: ReplayProvider, *, pricer=None,  # noqa: ANN001
         stats.rejected += len(changes.rejected)
         if limit is not None and stats.captures >= limit:
             break
+    store.mark_games(ids, stale=False, now=now)
     stats.seconds = time.perf_counter() - t0
     return stats
