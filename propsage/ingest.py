@@ -63,6 +63,22 @@ def select_games(games: list[Game], window: str, now: pd.Timestamp, max_games: i
     return chosen[:max_games]
 
 
+def covered_triples(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """(game_id, market, book) a poll fully reported: per fetched game, every market it returned
+    times every book it returned. A book still quoting the game but no longer a market that
+    others quote has pulled that market, so its old quotes there are withdrawn."""
+    parts = []
+    for f in frames:
+        if len(f):
+            idx = pd.MultiIndex.from_product(
+                [f["game_id"].unique(), f["market"].unique(), f["book"].unique()],
+                names=["game_id", "market", "book"])
+            parts.append(idx.to_frame(index=False))
+    if not parts:
+        return pd.DataFrame(columns=["game_id", "market", "book"])
+    return pd.concat(parts, ignore_index=True)
+
+
 class Ingestor:
     """Polls a provider into a store and publishes changes on a bus."""
 
@@ -123,7 +139,8 @@ class Ingestor:
                 batch = self.pricer(batch)
             except Exception:  # a pricing bug must not cost us the quotes themselves
                 log.exception("ingest: pricing failed; storing the batch unpriced")
-        changes = self.store.apply_offers(batch, now=now)
+        self._store_provider_rejects(now)
+        changes = self.store.apply_offers(batch, covered=covered_triples(frames), now=now)
         self.store.mark_games(ok, stale=False, now=now)
         report.snapshots = changes.n_snapshots
         report.movements = len(changes.movements)
@@ -170,6 +187,13 @@ class Ingestor:
                 if len(frame):
                     frames.append(frame)
         return frames, ok, failed
+
+    def _store_provider_rejects(self, now: pd.Timestamp) -> None:
+        drain = getattr(self.provider, "drain_rejects", None)
+        if drain is not None:
+            rejects = drain()
+            if len(rejects):
+                self.store.write_rejects(rejects, now)
 
     def _provider_down(self, why: str, now: pd.Timestamp) -> None:
         health = self.provider.health

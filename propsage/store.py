@@ -300,6 +300,25 @@ class Store:
             con.execute("ROLLBACK")
             raise
 
+    def write_rejects(self, rejects: pd.DataFrame, now: pd.Timestamp | None = None) -> int:
+        """Record items a provider could not parse (game_id, market, book, player_name, reason)."""
+        from propsage.domain import normalize_player_id
+
+        now = now or pd.Timestamp.now(tz="UTC")
+        names = rejects.get("player_name", pd.Series("", index=rejects.index)).fillna("")
+        df = pd.DataFrame({
+            "game_id": rejects.get("game_id"), "player_id": names.astype(str).map(normalize_player_id),
+            "market": rejects.get("market"), "book": rejects.get("book"),
+            "line_numeric": np.nan, "over_price": np.nan, "under_price": np.nan,
+            "reason": rejects["reason"].astype(str), "fetched_at": now,
+        }).astype({"game_id": object, "player_id": object, "market": object, "book": object,
+                   "reason": object})
+        with self._lock:
+            self._con.register("r_in", _arrow(df))
+            self._con.execute("INSERT INTO rejected_quotes SELECT * FROM r_in")
+            self._con.unregister("r_in")
+        return len(df)
+
     def write_results(self, results: pd.DataFrame) -> int:
         """Upsert actual stats (game_id, player_id, market, value, ...); returns rows written."""
         cols = ["game_id", "league", "game_date", "player_id", "player_name", "team", "position",

@@ -150,3 +150,38 @@ def test_polls_are_counted_in_prometheus_metrics(store, bus):
     assert after == before + 1
     assert REGISTRY.get_sample_value("propsage_provider_up", {"provider": "mock"}) == 1
     assert report.snapshots > 0
+
+
+def test_a_book_that_pulls_a_market_others_still_quote_has_its_quotes_withdrawn(store, bus):
+    p, ing = make(store, bus)
+    gid = next(g.id for g in p.get_games()
+               if g.status == GameStatus.SCHEDULED and g.league == "nfl")
+    real = p.get_offers
+    ing.poll("all")
+
+    def pulled(game_id):
+        f = real(game_id)
+        if game_id != gid:
+            return f
+        return f[~((f["book"] == "fanduel") & (f["market"] == "player_receptions"))]
+
+    p.get_offers = pulled
+    ing.poll("all")
+    board = store.current_board(gid)
+    assert board.query("book == 'fanduel' and market == 'player_receptions'").empty
+    assert not board.query("book == 'draftkings' and market == 'player_receptions'").empty
+    gone = store.current_board(gid, active_only=False).query(
+        "book == 'fanduel' and market == 'player_receptions'")
+    assert len(gone) > 0 and not gone["is_active"].any()
+
+
+def test_items_the_provider_could_not_parse_are_counted_in_rejected_quotes(store, bus):
+    p, ing = make(store, bus)
+    p.record_rejects(pd.DataFrame({"game_id": ["g9"], "market": ["player_points"],
+                                   "book": ["fanduel"], "player_name": ["Nikola Jokić"],
+                                   "reason": ["outcome without price"]}))
+    ing.poll("all")
+    rej = store.query("SELECT player_id, reason FROM rejected_quotes")
+    assert rej.to_dict("records") == [{"player_id": "nikola-jokic",
+                                      "reason": "outcome without price"}]
+    assert p.health.rejected_quotes == 1

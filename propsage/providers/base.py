@@ -142,6 +142,7 @@ class BaseProvider:
         self.limiter = TokenBucket(rate_per_second, burst)
         self._subs: dict[str, list[Callable[[LiveEvent], None]]] = {}
         self._subs_lock = threading.Lock()
+        self._rejects: list[pd.DataFrame] = []
 
     def get_snapshots(self, game_id: str) -> pd.DataFrame:
         """Providers without their own history return an empty frame."""
@@ -161,6 +162,20 @@ class BaseProvider:
                     cbs.remove(callback)
 
         return unsubscribe
+
+    def record_rejects(self, rejects: pd.DataFrame) -> None:
+        """Keep malformed items (game_id, market, book, player_name, reason) for the store."""
+        if len(rejects):
+            self.health.rejected_quotes += len(rejects)
+            with self._subs_lock:
+                self._rejects.append(rejects)
+
+    def drain_rejects(self) -> pd.DataFrame:
+        """Hand over (and forget) the rejects recorded since the last call."""
+        with self._subs_lock:
+            parts, self._rejects = self._rejects, []
+        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
+            columns=["game_id", "market", "book", "player_name", "reason"])
 
     def _emit(self, event: LiveEvent) -> None:
         with self._subs_lock:

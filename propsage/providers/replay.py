@@ -355,7 +355,7 @@ class ReplayProvider(BaseProvider):
 
     def _count_rejects(self, parsed: Parsed) -> None:
         if len(parsed.rejects):
-            self.health.rejected_quotes += len(parsed.rejects)
+            self.record_rejects(parsed.rejects)
             log.warning("replay: %d malformed items skipped (%s)", len(parsed.rejects),
                         "; ".join(parsed.rejects["reason"].value_counts().head(3).index))
 

@@ -441,7 +441,7 @@ class TheOddsAPIProvider(BaseProvider):
     def _count_rejects(self, parsed: Parsed, where: str) -> None:
         n = len(parsed.rejects)
         if n:
-            self.health.rejected_quotes += n
+            self.record_rejects(parsed.rejects)
             log.warning("theoddsapi: %s: %d malformed items skipped (%s)", where, n,
                         "; ".join(parsed.rejects["reason"].value_counts().head(3).index))
 
