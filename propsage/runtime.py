@@ -50,6 +50,10 @@ def build_runtime(settings: Settings | None = None) -> Runtime:
     store = Store(settings.db_path)
     bus = EventBus()
     provider = make_provider(settings)
+    history = getattr(provider, "history", None)
+    if history is not None:
+        # The simulated players' past games, so the model has priors for them (idempotent).
+        store.write_results(history())
     ingestor = Ingestor(
         provider, store, bus, max_games=settings.max_games,
         live_interval=settings.live_interval, pregame_interval=settings.pregame_interval,

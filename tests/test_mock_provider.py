@@ -85,3 +85,17 @@ def test_games_move_from_scheduled_to_live_to_final_on_the_clock():
     done = next(x for x in p.get_games() if x.id == g.id)
     assert done.status == GameStatus.FINAL
     assert p.get_offers(g.id).empty
+
+
+def test_history_gives_past_results_for_the_quoted_players():
+    p = provider()
+    hist = p.history(games_back=8)
+    assert set(hist.columns) >= {"game_id", "player_id", "market", "value", "game_date"}
+    assert (pd.to_datetime(hist["game_date"]) < NOW.tz_localize(None)).all()
+    g = next(g for g in p.get_games() if g.status != GameStatus.FINAL)
+    quoted = set(p.get_offers(g.id).query("player_id != ''")["player_id"])
+    assert quoted <= set(hist["player_id"])
+    pra = hist[hist["market"] == "player_points_rebounds_assists"].set_index(["game_id", "player_id"])["value"]
+    parts = hist[hist["market"].isin(["player_points", "player_rebounds", "player_assists"])]
+    summed = parts.groupby(["game_id", "player_id"])["value"].sum()
+    assert (pra == summed.reindex(pra.index)).all()  # the combo is the sum of its parts

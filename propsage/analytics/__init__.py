@@ -4,9 +4,14 @@ middles, trends; batch functions for notebooks and an incremental engine for ing
 Every function is pure: it works on copies and never mutates its inputs. See docs/analytics.md.
 """
 
-from propsage.analytics.arbitrage import arbitrage, arbitrage_windows, middles
+from propsage.analytics.arbitrage import arbitrage, middles
 from propsage.analytics.consensus import (
-    ScreenParams, Screened, best_prices, consensus, outliers, screen,
+    Screened,
+    ScreenParams,
+    best_prices,
+    consensus,
+    outliers,
+    screen,
 )
 from propsage.analytics.distribution import NormalApprox, ProbFn, same_line_only
 from propsage.analytics.engine import AnalyticsEngine, AnalyticsResult, EngineParams, as_analyzer
@@ -14,6 +19,7 @@ from propsage.analytics.history import replay_polls, snapshots_from_line_changes
 from propsage.analytics.movement import line_movements, main_line_series, velocity
 from propsage.analytics.steam import detect_steam, lead_lag_table, steam_members
 from propsage.analytics.trends import consensus_history, trends
+from propsage.analytics.windows import arbitrage_windows
 
 __all__ = [
     "AnalyticsEngine", "AnalyticsResult", "EngineParams", "NormalApprox", "ProbFn",

@@ -39,6 +39,9 @@ MARKET_SCALES: dict[str, tuple[str, float]] = {
     "player_rush_yds": ("cv", 0.60),
     "player_reception_yds": ("cv", 0.65),
     "player_receptions": ("count", 1.2),
+    "player_rush_attempts": ("count", 1.3),
+    "player_pass_attempts": ("count", 1.2),
+    "player_pass_completions": ("count", 1.2),
     "player_pass_tds": ("count", 1.0),
     "player_rush_tds": ("count", 1.0),
     "player_points": ("count", 2.5),
@@ -67,35 +70,52 @@ class NormalApprox:
         default_factory=lambda: dict(LEAGUE_SCALES))
     min_level: float = 0.5  # floor for the line in 'cv'/'count' scales
 
+    def scale_params(self, market: np.ndarray, league: np.ndarray) -> tuple[np.ndarray,
+                                                                             np.ndarray]:
+        """Per row (kind, parameter): kind 0 unknown, 1 constant, 2 cv * line, 3 sqrt(phi*line).
+
+        Callers that evaluate many anchors of one board may compute these once and pass them
+        as anchor columns ``scale_kind`` / ``scale_par``.
+        """
+        market = np.asarray(market, dtype=object)
+        mc, markets = pd.factorize(market)
+        names = {"const": 1, "cv": 2, "count": 3}
+        m_kind = np.zeros(len(markets), dtype=np.int64)
+        m_par = np.full(len(markets), np.nan)
+        for i, mk in enumerate(markets):
+            if mk in self.scales:
+                m_kind[i], m_par[i] = names[self.scales[mk][0]], self.scales[mk][1]
+        kind, par = m_kind[mc], m_par[mc]
+        # League overrides (game lines) only touch their markets' rows.
+        for (lg, mk), (k, a) in self.league_scales.items():
+            hit = np.flatnonzero(markets == mk)
+            if len(hit):
+                rows = mc == hit[0]
+                rows &= np.asarray(league, dtype=object) == lg
+                kind[rows], par[rows] = names[k], a
+        return kind, par
+
+    def sigma_from(self, kind: np.ndarray, par: np.ndarray, line: np.ndarray) -> np.ndarray:
+        """Scale per row from ``scale_params``; NaN for unknown markets."""
+        level = np.maximum(np.abs(np.asarray(line, dtype=float)), self.min_level)
+        return np.select([kind == 1, kind == 2, kind == 3],
+                         [par, par * level, np.sqrt(par * level)], np.nan)
+
     def sigma(self, market: np.ndarray, league: np.ndarray, line: np.ndarray) -> np.ndarray:
         """Scale per row; NaN for markets without a known scale."""
-        level = np.maximum(np.abs(np.asarray(line, dtype=float)), self.min_level)
-        out = np.full(len(level), np.nan)
-        market = np.asarray(market, dtype=object)
-        league = np.asarray(league, dtype=object)
-        for mk in pd.unique(market):
-            rows_m = market == mk
-            choices = [(rows_m, self.scales.get(mk))]
-            choices += [(rows_m & (league == lg), kp)
-                        for (lg, m2), kp in self.league_scales.items() if m2 == mk]
-            for rows, kind_par in choices:
-                if kind_par is None or not rows.any():
-                    continue
-                kind, par = kind_par
-                if kind == "const":
-                    out[rows] = par
-                elif kind == "cv":
-                    out[rows] = par * level[rows]
-                else:
-                    out[rows] = np.sqrt(par * level[rows])
-        return out
+        return self.sigma_from(*self.scale_params(market, league), line)
 
     def __call__(self, anchors: pd.DataFrame, x: np.ndarray) -> np.ndarray:
         """P(X > x) under a normal through each anchor (line, prob)."""
         line = anchors["line"].to_numpy(dtype=float)
         prob = np.clip(anchors["prob"].to_numpy(dtype=float), 1e-6, 1 - 1e-6)
-        league = (anchors["league"] if "league" in anchors else pd.Series("", index=anchors.index))
-        sig = self.sigma(anchors["market"].to_numpy(), league.fillna("").to_numpy(), line)
+        if "scale_kind" in anchors:
+            sig = self.sigma_from(anchors["scale_kind"].to_numpy(),
+                                  anchors["scale_par"].to_numpy(float), line)
+        else:
+            league = anchors["league"] if "league" in anchors else pd.Series(
+                "", index=anchors.index)
+            sig = self.sigma(anchors["market"].to_numpy(), league.fillna("").to_numpy(), line)
         mu = line + sig * ndtri(prob)
         return ndtr((mu - np.asarray(x, dtype=float)) / sig)
 

@@ -22,18 +22,32 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from propsage.analytics import groups
 from propsage.analytics.arbitrage import (
-    ARB_COLUMNS, DEFAULT_MAX_AGE, DEFAULT_MAX_AGE_LIVE, MIDDLE_COLUMNS, arbs_from_best, middles,
+    ARB_COLUMNS,
+    DEFAULT_MAX_AGE,
+    DEFAULT_MAX_AGE_LIVE,
+    MIDDLE_COLUMNS,
+    arbs_from_best,
+    middles,
 )
 from propsage.analytics.consensus import (
-    CONSENSUS_COLUMNS, EXCLUDING, best_from_screened, screen,
+    CONSENSUS_COLUMNS,
+    EXCLUDING,
+    best_from_screened,
+    screen,
 )
 from propsage.analytics.distribution import NormalApprox, ProbFn
-from propsage.analytics.movement import (
-    MOVEMENT_COLUMNS, SERIES_COLUMNS, movements_from_series,
-)
+from propsage.analytics.movement import MOVEMENT_COLUMNS, movements_from_series
 from propsage.analytics.quotes import (
-    BOOK_KEY, GROUP, LINE_KEY, as_quotes, as_utc, group_codes, no_vig_over, quote_time,
+    BOOK_KEY,
+    GROUP,
+    LINE_KEY,
+    as_quotes,
+    as_utc,
+    group_codes,
+    no_vig_over,
+    quote_time,
 )
 from propsage.analytics.steam import MEMBER_COLUMNS, STEAM_COLUMNS, assemble, eligible_moves, runs
 from propsage.domain import EventKind, LiveEvent
@@ -60,7 +74,7 @@ class EngineParams:
     bankroll: float = 100.0
     min_return: float = 0.0
     min_middle_ev: float | None = 0.0
-    retention: pd.Timedelta = pd.Timedelta("2h")  # how long moves wait for a late steam
+    retention: pd.Timedelta = pd.Timedelta("30min")  # how late a book's move may arrive
 
 
 @dataclass(slots=True)
@@ -96,46 +110,89 @@ class AnalyticsResult:
         return out
 
 
+_EMPTY: dict[tuple[str, ...], pd.DataFrame] = {}
+
+
 def _empty(cols: list[str]) -> pd.DataFrame:
-    return pd.DataFrame(columns=cols)
+    key = tuple(cols)
+    if key not in _EMPTY:
+        _EMPTY[key] = pd.DataFrame(columns=cols)
+    return _EMPTY[key].copy()
 
 
 def _keys(frame: pd.DataFrame, cols: list[str]) -> pd.MultiIndex:
     return pd.MultiIndex.from_frame(frame[cols].astype(object).fillna(""))
 
 
-def current_main_lines(quotes: pd.DataFrame, touched: pd.MultiIndex,
-                       now: pd.Timestamp) -> pd.DataFrame:
-    """Main line per touched (game, player, market, book) in a series-shaped frame (dark rows
-    for books with nothing quotable)."""
-    q = quotes.reset_index(drop=True)
-    ok = q["is_active"].to_numpy(bool) & ~q["is_suspended"].to_numpy(bool)
-    q = q[ok].reset_index(drop=True)
-    prob = no_vig_over(q["over_price"].to_numpy(float), q["under_price"].to_numpy(float))
-    dist = np.where(np.isnan(prob), 9.0, np.abs(prob - 0.5))
-    kb = group_codes(q, BOOK_KEY)
-    line = np.nan_to_num(q["line"].to_numpy(float), nan=0.0)
-    order = np.lexsort((line, dist, kb))
-    keep = np.ones(len(order), dtype=bool)
-    keep[1:] = kb[order][1:] != kb[order][:-1]
-    rows = order[keep]
-    m = q.iloc[rows][[*BOOK_KEY, "league", "offer_id", "line", "over_price", "under_price",
-                      "is_live"]].reset_index(drop=True)
-    m["prob"] = prob[rows]
-    m["dark"] = False
-    m["moved_at"] = quote_time(q).iloc[rows].reset_index(drop=True)
-    m["fetched_at"] = now
-    found = _keys(m, BOOK_KEY)
-    missing = touched[~touched.isin(found)]
-    if len(missing):
-        d = pd.DataFrame(list(missing), columns=BOOK_KEY)
-        d = d.assign(league="", offer_id="", line=np.nan, over_price=np.nan,
-                     under_price=np.nan, is_live=False, prob=np.nan, dark=True,
-                     moved_at=now, fetched_at=now)
-        m = pd.concat([m, d], ignore_index=True) if len(m) else d
-    m["fetched_at"] = pd.to_datetime(m["fetched_at"], utc=True)
-    m["moved_at"] = pd.to_datetime(m["moved_at"], utc=True)
-    return m[SERIES_COLUMNS]
+class _BookStates:
+    """The last live main line of every (game, player, market, book), by a persistent id."""
+
+    _FLOAT = ("line", "over_price", "under_price", "prob")
+    _INT = ("moved_at", "fetched_at")
+    _OBJ = ("offer_id", "league", *BOOK_KEY)
+
+    def __init__(self) -> None:
+        self.index = pd.Index([], dtype=object)   # "game|player|market|book" -> id
+        self.offers = pd.Index([], dtype=object)  # offer id -> position in offer_book
+        self.offer_book = np.zeros(0, dtype=np.int64)
+        self.cap = 0
+        self._alloc(1024)
+
+    def _alloc(self, cap: int) -> None:
+        old = self.cap
+        self.cap = cap
+
+        def grow(name: str, fill: object, dtype: object) -> None:
+            arr = np.full(cap, fill, dtype=dtype)
+            if old:
+                arr[:old] = getattr(self, name)
+            setattr(self, name, arr)
+
+        for f in self._FLOAT:
+            grow(f, np.nan, float)
+        for f in self._INT:
+            grow(f, 0, np.int64)
+        for f in ("known", "gap", "is_live"):
+            grow(f, False, bool)
+        for f in self._OBJ:
+            grow(f, "", object)
+
+    def lookup(self, cols: dict[str, np.ndarray]) -> np.ndarray:
+        """Ids of the books whose key columns are ``cols``, registering new ones."""
+        keys = cols["game_id"] + "|" + cols["player_id"] + "|" + cols["market"] + "|" + cols[
+            "book"] if len(cols["book"]) else np.zeros(0, dtype=object)
+        ids = self.index.get_indexer(keys)
+        new = ids < 0
+        if new.any():
+            fresh, first = np.unique(keys[new], return_index=True)
+            start = len(self.index)
+            self.index = self.index.append(pd.Index(fresh, dtype=object))
+            if len(self.index) > self.cap:
+                self._alloc(max(2 * self.cap, len(self.index)))
+            rows = np.flatnonzero(new)[first]
+            for c in BOOK_KEY:
+                getattr(self, c)[start:start + len(fresh)] = cols[c][rows]
+            ids = self.index.get_indexer(keys)
+        return ids
+
+
+    def lookup_offers(self, q: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
+        """Book ids of the quotes ``rows`` of ``q`` (an offer always belongs to one book)."""
+        oids = q["offer_id"].to_numpy(dtype=object)[rows]
+        pos = self.offers.get_indexer(oids)
+        out = np.where(pos >= 0, self.offer_book[np.maximum(pos, 0)], -1) if len(
+            self.offer_book) else np.full(len(rows), -1, dtype=np.int64)
+        miss = out < 0
+        if miss.any():
+            out[miss] = self.lookup(_columns(q, rows[miss], BOOK_KEY))
+            fresh, first = np.unique(oids[miss], return_index=True)
+            self.offers = self.offers.append(pd.Index(fresh, dtype=object))
+            self.offer_book = np.concatenate([self.offer_book, out[miss][first]])
+        return out
+
+
+def _columns(frame: pd.DataFrame, rows: np.ndarray, cols: list[str]) -> dict[str, np.ndarray]:
+    return {c: frame[c].to_numpy(dtype=object)[rows] for c in cols}
 
 
 class AnalyticsEngine:
@@ -144,8 +201,7 @@ class AnalyticsEngine:
     def __init__(self, params: EngineParams | None = None, prob_fn: ProbFn | None = None):
         self.params = params or EngineParams()
         self.prob_fn = prob_fn or NormalApprox()
-        self._last: dict[tuple, dict[str, Any]] = {}       # book key -> last live main line
-        self._dark: set[tuple] = set()                      # book keys dark since then
+        self._books = _BookStates()
         self._buffer = pd.DataFrame()                        # recent eligible moves
         self._consumed: dict[tuple, int] = {}               # (group, direction) -> ns
         self._open: dict[tuple, dict[str, Any]] = {}        # line key -> open arbitrage
@@ -157,68 +213,103 @@ class AnalyticsEngine:
         return pd.DataFrame(rows) if rows else _empty([*LINE_KEY, "opened_at"])
 
     # -- movements --------------------------------------------------------------------------
-    def _movements(self, quotes: pd.DataFrame, touched_books: pd.MultiIndex,
+    def _movements(self, q: pd.DataFrame, kb: np.ndarray, dark: dict[str, np.ndarray],
                    now: pd.Timestamp) -> pd.DataFrame:
-        cur = current_main_lines(quotes, touched_books, now)
-        prev_rows = []
-        for rec in cur[BOOK_KEY].itertuples(index=False, name=None):
-            last = self._last.get(rec)
-            if last is not None:
-                prev_rows.append(last)
-                if rec in self._dark:
-                    prev_rows.append(last | {"dark": True, "line": np.nan,
-                                             "fetched_at": last["fetched_at"]})
-        series = pd.concat([pd.DataFrame(prev_rows, columns=SERIES_COLUMNS), cur],
-                           ignore_index=True) if prev_rows else cur
+        """Main-line moves of the touched books: ``q`` holds every quote of their groups,
+        ``kb`` its book codes; ``dark`` the key columns of touched books with no quote left."""
+        st = self._books
+        ok = q["is_active"].to_numpy(bool) & ~q["is_suspended"].to_numpy(bool)
+        prob = no_vig_over(q["over_price"].to_numpy(float), q["under_price"].to_numpy(float))
+        dist = np.where(ok, np.where(np.isnan(prob), 9.0, np.abs(prob - 0.5)), np.inf)
+        line = q["line"].to_numpy(float)
+        first = groups.first_per(kb, dist, np.nan_to_num(line, nan=0.0))
+        live_rows = first[ok[first]]
+        dark_rows = first[~ok[first]]
+        cur_ids = st.lookup_offers(q, live_rows)
+        off_board = _columns(q, dark_rows, BOOK_KEY)
+        dark_ids = st.lookup({c: np.concatenate([off_board[c], dark[c]]) for c in BOOK_KEY})
+        now_ns = now.value
+        moved = pd.DatetimeIndex(quote_time(q)).as_unit("ns").asi8[live_rows]
+        cur = {
+            "league": q["league"].to_numpy(object)[live_rows],
+            "offer_id": q["offer_id"].to_numpy(object)[live_rows],
+            "line": line[live_rows], "prob": prob[live_rows],
+            "over_price": q["over_price"].to_numpy(float)[live_rows],
+            "under_price": q["under_price"].to_numpy(float)[live_rows],
+            "is_live": q["is_live"].to_numpy(bool)[live_rows], "moved_at": moved,
+            "fetched_at": np.full(len(cur_ids), now_ns, dtype=np.int64),
+        }
+        # Only books with a previous state whose main quote differs can have moved.
+        known = st.known[cur_ids]
+        differs = np.zeros(len(cur_ids), dtype=bool)
+        for f in ("line", "over_price", "under_price"):
+            a, b = getattr(st, f)[cur_ids], cur[f]
+            differs |= ~((a == b) | (np.isnan(a) & np.isnan(b)))
+        moving = np.flatnonzero(known & differs)
+        # Series rows: previous live state (+ a dark marker if it went dark since), then now.
+        prev = cur_ids[moving]
+        gap = prev[st.gap[prev]]
+        n_prev, n_gap = len(prev), len(gap)
+
+        def col(name: str) -> np.ndarray:
+            arr = getattr(st, name)
+            return np.concatenate([arr[prev], arr[gap], cur[name][moving]])
+
+        ids = np.concatenate([prev, gap, cur_ids[moving]])
+        series = pd.DataFrame({c: getattr(st, c)[ids] for c in BOOK_KEY})
+        for f in ("league", "offer_id", "line", "over_price", "under_price", "prob", "is_live"):
+            series[f] = col(f)
+        series["dark"] = np.concatenate([np.zeros(n_prev, bool), np.ones(n_gap, bool),
+                                         np.zeros(len(moving), bool)])
+        series["moved_at"] = pd.to_datetime(col("moved_at"), utc=True)
+        series["fetched_at"] = pd.to_datetime(col("fetched_at"), utc=True)
         moves = movements_from_series(series, min_line_move=self.params.min_line_move,
-                                      min_prob_move=self.params.min_prob_move)
-        for rec in cur.to_dict("records"):
-            key = tuple(rec[c] for c in BOOK_KEY)
-            if rec["dark"]:
-                if key in self._last:
-                    self._dark.add(key)
-            else:
-                self._last[key] = rec
-                self._dark.discard(key)
+                                      min_prob_move=self.params.min_prob_move, book_codes=ids)
+        # Remember: live books take their new state, dark ones keep the last and note the gap.
+        for name, values in cur.items():
+            getattr(st, name)[cur_ids] = values
+        st.known[cur_ids], st.gap[cur_ids] = True, False
+        st.gap[dark_ids] = st.known[dark_ids]
         return moves
 
     # -- steam ------------------------------------------------------------------------------
     def _steam(self, moves: pd.DataFrame, now: pd.Timestamp) -> tuple[pd.DataFrame,
                                                                       pd.DataFrame]:
+        """Steam runs among the recent moves of the (group, direction)s that just moved."""
         prm = self.params
         new = eligible_moves(moves, prm.steam_live) if len(moves) else moves
         if len(new):
-            new = new.assign(_t=pd.DatetimeIndex(new["moved_at"]).as_unit("ns").asi8)
+            key = (new["game_id"].to_numpy(object) + "|" + new["player_id"].to_numpy(object)
+                   + "|" + new["market"].to_numpy(object) + "|"
+                   + new["direction"].astype(str).to_numpy(object))
+            new = new.assign(_t=pd.DatetimeIndex(new["moved_at"]).as_unit("ns").asi8,
+                             _key=pd.Series(key, index=new.index, dtype=object))
             self._buffer = new if self._buffer.empty else pd.concat([self._buffer, new],
                                                                     ignore_index=True)
         if self._buffer.empty:
             return _empty(STEAM_COLUMNS), _empty(MEMBER_COLUMNS)
-        horizon = (now - prm.window - prm.retention).value
-        buf = self._buffer[self._buffer["_t"].to_numpy() >= horizon]
+        # Keep moves that may still start or join a run: recent, and past their key's last
+        # steam window (a consumed move never counts again).
+        buf = self._buffer
+        floor = buf["_key"].map(self._consumed).fillna(np.iinfo(np.int64).min).to_numpy()
+        t = buf["_t"].to_numpy()
+        buf = buf[(t >= (now - prm.window - prm.retention).value) & (t > floor)]
         self._buffer = buf
         if new.empty or buf.empty:
             return _empty(STEAM_COLUMNS), _empty(MEMBER_COLUMNS)
-        keys = [*GROUP, "direction"]
-        touched = _keys(new, keys).unique()
-        bk = _keys(buf, keys)
-        buf = buf[bk.isin(touched)]
-        bk = _keys(buf, keys)
-        floor = np.array([self._consumed.get(k, np.iinfo(np.int64).min) for k in bk],
-                         dtype=np.int64)
-        buf = buf[buf["_t"].to_numpy() > floor]
+        buf = buf[buf["_key"].isin(pd.unique(new["_key"]))]
         if buf.empty:
             return _empty(STEAM_COLUMNS), _empty(MEMBER_COLUMNS)
-        buf = buf.assign(_c=group_codes(buf, keys))
-        buf = buf.sort_values(["_c", "_t", "timestamp"], kind="stable").reset_index(drop=True)
+        buf = buf.assign(_c=groups.factor(buf["_key"].to_numpy(object)))
+        buf = buf.sort_values(["_c", "_t", "timestamp", "book"], kind="stable").reset_index(
+            drop=True)
         found = runs(buf["_c"].to_numpy(), buf["_t"].to_numpy(), buf["book"].tolist(), prm.k,
                      prm.window.value)
         if not found:
             return _empty(STEAM_COLUMNS), _empty(MEMBER_COLUMNS)
         for start, _ in found:
-            row = buf.iloc[start]
-            key = tuple(row[c] for c in keys)
-            self._consumed[key] = max(self._consumed.get(key, 0),
-                                      int(row["_t"]) + prm.window.value)
+            key, t0 = buf["_key"].iat[start], int(buf["_t"].iat[start])
+            self._consumed[key] = max(self._consumed.get(key, 0), t0 + prm.window.value)
         return assemble(buf, found, prm.k)
 
     # -- arbitrage windows ------------------------------------------------------------------
@@ -276,24 +367,55 @@ class AnalyticsEngine:
                 [], names=GROUP), now)
             empty.arbs_closed = closed
             return empty
+        everything = changed is board
         ch = changed.rename(columns={"prop_offer_id": "offer_id", "line_numeric": "line"})
-        ch = ch.assign(player_id=ch["player_id"].fillna("") if "player_id" in ch else "")
-        touched_books = _keys(ch, BOOK_KEY).unique()
-        touched_groups = touched_books.droplevel("book").unique()
+        if "player_id" not in ch:
+            ch = ch.assign(player_id="")
         q = as_quotes(board)
-        q = q[_keys(q, GROUP).isin(touched_groups)].reset_index(drop=True)
-        leagues = dict(zip(q["game_id"].astype(str), q["league"].astype(str), strict=False))
+        # Board codes per key column; the changed rows are looked up in the same code space.
+        raw_g = np.zeros(len(q), dtype=np.int64)
+        raw_gc = np.zeros(len(ch), dtype=np.int64)
+        known = np.ones(len(ch), dtype=bool)
+        raw = {}
+        for c in BOOK_KEY:
+            codes, uniq = pd.factorize(q[c].to_numpy(object))
+            width = len(uniq) + 1
+            found = codes if everything else pd.Index(uniq).get_indexer(
+                ch[c].fillna("").to_numpy(object))
+            known &= found >= 0
+            if c == "game_id":
+                game = codes
+            if c == "book":
+                raw = {"kb": raw_g * width + codes, "kbc": raw_gc * width + found}
+            else:
+                raw_g, raw_gc = raw_g * width + codes, raw_gc * width + found
+        keep = np.ones(len(q), dtype=bool) if everything else np.isin(raw_g, raw_gc[known])
+        q = q[keep].reset_index(drop=True) if not keep.all() else q
+        kb = groups.combine(raw["kb"][keep])
+        # Touched books with no quote left on the board went dark.
+        gone = np.zeros(len(ch), dtype=bool) if everything else (
+            ~known | ~np.isin(raw["kbc"], raw["kb"][keep]))
+        dark = {c: ch[c].fillna("").to_numpy(object)[gone] for c in BOOK_KEY}
+        game = game[keep].astype(np.int64)
+        heads = groups.first_per(game)
+        leagues = dict(zip(q["game_id"].to_numpy(object)[heads].tolist(),
+                           q["league"].to_numpy(object)[heads].tolist(), strict=True))
+        g = groups.combine(raw_g[keep])
+        codes = {"game": game, "g": g, "kb": kb,
+                 "lk": groups.combine(g, groups.factor(q["line"].to_numpy(float)))}
+        touched_groups = pd.MultiIndex.from_frame(q.iloc[groups.first_per(g)][GROUP].astype(
+            object)) if len(q) else pd.MultiIndex.from_tuples([], names=GROUP)
 
-        moves = self._movements(q, touched_books, now)
+        moves = self._movements(q, kb, dark, now)
         steam, members = self._steam(moves, now)
         sc = screen(q, prob_fn=self.prob_fn, now=now, max_age=prm.max_age,
                     max_age_live=prm.max_age_live, prob_tol=prm.prob_tol,
-                    min_books=prm.min_books)
+                    min_books=prm.min_books, normalized=True, codes=codes)
         best = best_from_screened(sc.quotes)
         arbs = arbs_from_best(best, prm.bankroll, prm.min_return)
         opened, closed = self._track_arbs(arbs, touched_groups, now)
         mids = middles(q, prob_fn=self.prob_fn, bankroll=prm.bankroll, now=now,
-                       min_ev=prm.min_middle_ev, screened=sc)
+                       min_ev=prm.min_middle_ev, screened=sc, best=best)
         flagged = sc.quotes[np.isin(sc.quotes["reason"].to_numpy(), list(EXCLUDING))
                             | (sc.quotes["reason"] == "line_iqr").to_numpy()]
         return AnalyticsResult(

@@ -31,7 +31,11 @@ def read_line_changes(path: str) -> pd.DataFrame:
     cols = ["snapshot_time", "event_id", "commence_time", "home_team", "away_team",
             "bookmaker_key", "market_key", "market_last_update", "outcome_name", "outcome_point",
             "outcome_price", "is_pregame"]
-    return pd.read_csv(path, usecols=cols)
+    # Object strings: the conversion works on numpy arrays, and arrow<->object round trips
+    # would cost more than the parsing.
+    text = ["snapshot_time", "event_id", "commence_time", "home_team", "away_team",
+            "bookmaker_key", "market_key", "market_last_update", "outcome_name"]
+    return pd.read_csv(path, usecols=cols, dtype=dict.fromkeys(text, object))
 
 
 def snapshots_from_line_changes(changes: pd.DataFrame, league: str = "nfl") -> pd.DataFrame:
@@ -100,7 +104,12 @@ def snapshots_from_line_changes(changes: pd.DataFrame, league: str = "nfl") -> p
         "is_live": rows["live"].astype(bool),
         "book_last_update": rows["bt"], "fetched_at": rows["t"],
     })
-    out["prop_offer_id"] = offer_ids(out.rename(columns={"line_numeric": "line"})).to_numpy()
+    # Hash each distinct offer once (a price change repeats its offer's key).
+    keyed = out[["game_id", "player_id", "market", "book", "line_numeric"]].rename(
+        columns={"line_numeric": "line"})
+    code, uniq = pd.factorize(pd.MultiIndex.from_frame(keyed.astype({"line": float})))
+    firsts = keyed.iloc[np.unique(code, return_index=True)[1]]
+    out["prop_offer_id"] = offer_ids(firsts).to_numpy()[code]
     out = out.merge(meta, on="game_id", how="left")
     out["commence_time"] = pd.to_datetime(out["commence_time"], utc=True, format="ISO8601")
     return out.sort_values(["fetched_at", "game_id", "market", "book"], kind="stable")[

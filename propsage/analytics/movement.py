@@ -17,7 +17,13 @@ import numpy as np
 import pandas as pd
 
 from propsage.analytics.quotes import (
-    BOOK_KEY, as_quotes, as_timedelta, as_utc, direction_sign, group_codes, no_vig_over,
+    BOOK_KEY,
+    as_quotes,
+    as_timedelta,
+    as_utc,
+    direction_sign,
+    group_codes,
+    no_vig_over,
     quote_time,
 )
 
@@ -105,12 +111,16 @@ def movements_from_series(
     min_line_move: float = 0.5,
     min_prob_move: float = 0.02,
     max_gap: str | pd.Timedelta | None = None,
+    book_codes: np.ndarray | None = None,
 ) -> pd.DataFrame:
-    """Moves between consecutive live main-line states of each book (series in time order)."""
+    """Moves between consecutive live main-line states of each book (series in time order).
+
+    ``book_codes``: precomputed integer codes of each row's (game, player, market, book).
+    """
     s = series.reset_index(drop=True)
     if s.empty:
         return pd.DataFrame(columns=MOVEMENT_COLUMNS)
-    kb = group_codes(s, BOOK_KEY)
+    kb = group_codes(s, BOOK_KEY) if book_codes is None else np.asarray(book_codes)
     order = np.lexsort((np.arange(len(s)), _ns(s["fetched_at"]), kb))
     s = s.iloc[order].reset_index(drop=True)
     kb = kb[order]

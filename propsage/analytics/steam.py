@@ -94,7 +94,7 @@ def find_runs(
         return pd.DataFrame(columns=STEAM_COLUMNS), pd.DataFrame(columns=MEMBER_COLUMNS)
     m = m.assign(_t=_ns(m["moved_at"]))
     m = m.assign(_c=group_codes(m, [*GROUP, "direction"]))
-    m = m.sort_values(["_c", "_t", "timestamp"], kind="stable").reset_index(drop=True)
+    m = m.sort_values(["_c", "_t", "timestamp", "book"], kind="stable").reset_index(drop=True)
     found = runs(m["_c"].to_numpy(), m["_t"].to_numpy(), m["book"].tolist(), k,
                  pd.Timedelta(window).value)
     return assemble(m, found, k)
@@ -126,7 +126,7 @@ def assemble(m: pd.DataFrame, found: list[tuple[int, list[int]]], k: int
     ids = [steam_id(str(g), str(p), str(mk), int(d), int(s)) for g, p, mk, d, s in zip(
         first["game_id"], first["player_id"], first["market"], first["direction"],
         first_t[heads.head(1).index.to_numpy()], strict=True)]
-    leaders = mem[mem["is_leader"]].groupby("_run")["book"].agg(",".join)
+    leaders = mem[mem["is_leader"]].groupby("_run")["book"].agg(lambda b: ",".join(sorted(b)))
     books = heads["book"].agg(",".join)
     started = pd.to_datetime(first_t[heads.head(1).index.to_numpy()], utc=True)
     detected = pd.to_datetime(det, utc=True)

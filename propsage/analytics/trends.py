@@ -4,8 +4,9 @@
 summarises each (game, player, market): median line, the line most books quote, the median
 no-vig P(over) re-expressed at that line through ``prob_fn`` (line-aware, as in
 ``consensus``), and the spread of books around it. ``trends`` compares the first and last
-samples of a window. Providers give no traded volume, so the number of quote changes per hour
-stands in for it (the seed's ``volume`` stays optional).
+samples of a window. Providers give no traded volume, so the number of new or changed quotes
+per hour (snapshot rows, withdrawals not counted) stands in for it (the seed's ``volume``
+stays optional).
 """
 
 from __future__ import annotations
@@ -86,7 +87,8 @@ def consensus_history(
     }).reset_index()
     # Quote changes per sample interval: the activity that stands in for volume.
     q = as_quotes(snapshots)
-    q = q[(q["fetched_at"] > ticks[0] - step) & (q["fetched_at"] <= ticks[-1])]
+    q = q[q["is_active"].to_numpy(bool) & (q["fetched_at"] > ticks[0] - step)
+          & (q["fetched_at"] <= ticks[-1])]
     q = q.assign(at=q["fetched_at"].dt.ceil(step).astype(out["at"].dtype))
     n_q = q.groupby(keys).size().rename("n_quotes")
     out = out.merge(n_q.reset_index(), on=keys, how="left")
@@ -116,7 +118,8 @@ def trends(
     g = hist.groupby(GROUP, sort=False)
     first, last = g.head(1).set_index(GROUP), g.tail(1).set_index(GROUP)
     hours = (last["at"] - first["at"]).dt.total_seconds() / 3600.0
-    in_window = q[(q["fetched_at"] > start) & (q["fetched_at"] <= now)]
+    in_window = q[q["is_active"].to_numpy(bool) & (q["fetched_at"] > start)
+                  & (q["fetched_at"] <= now)]
     n_quotes = in_window.groupby(GROUP).size().reindex(first.index).fillna(0)
     change = last["prob_spread"] - first["prob_spread"]
     out = pd.DataFrame({

@@ -19,34 +19,50 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from propsage.backtest.consensus import book_means, prob_over_at, quote_means
+from propsage.backtest.consensus import (
+    book_means,
+    codes_of,
+    prob_over_at,
+    quote_means,
+    row_keys,
+)
 from propsage.backtest.stats import clustered_mean, wilson_interval
 from propsage.pricing.market import no_vig
 
 PM = ["game_id", "player_id", "market"]
 
 
+def _pm_keys(frame: pd.DataFrame) -> np.ndarray:
+    return row_keys(frame, PM, "pmkey")
+
+
 def main_lines(board: pd.DataFrame, method: str = "multiplicative") -> pd.DataFrame:
     """Per (game, player, market, book): the two-sided quote whose no-vig P(over) is nearest 0.5."""
     p, _ = no_vig(board, method)
-    ranked = board.assign(_dist=np.abs(p - 0.5))
-    ranked = ranked[ranked["_dist"].notna()].sort_values([*PM, "book", "_dist", "line_numeric"],
-                                                        kind="stable")
-    return ranked.drop_duplicates([*PM, "book"], keep="first").drop(columns="_dist")
+    gb, _ = codes_of(pd.util.hash_pandas_object(
+        pd.DataFrame({"pm": _pm_keys(board), "b": row_keys(board, ["book"], "bkey")}),
+        index=False).to_numpy())
+    ok = np.flatnonzero(~np.isnan(p))
+    order = ok[np.lexsort((board["line_numeric"].to_numpy(float)[ok], np.abs(p[ok] - 0.5),
+                           gb[ok]))]
+    first = order[np.r_[True, gb[order][1:] != gb[order][:-1]]] if len(order) else order
+    return board.iloc[np.sort(first)]
 
 
 def closing_consensus(close: pd.DataFrame, *, method: str = "multiplicative",
                       books: Sequence[str] = ()) -> pd.DataFrame:
-    """Per player-market: closing consensus mean, books in it, and the books' median main line."""
+    """Per player-market key: closing consensus mean, books in it, the books' median main line."""
+    cols = ["close_mean", "close_books", "line_close"]
     if close.empty:
-        return pd.DataFrame(columns=["close_mean", "close_books", "line_close"],
-                            index=pd.MultiIndex.from_arrays([[], [], []], names=PM))
-    _, _, mean = quote_means(close, method)
-    _, s, n, _, uniq = book_means(close, PM, mean, books)
+        return pd.DataFrame(columns=cols, index=pd.Index([], dtype=np.uint64))
+    _, mean = quote_means(close, method)
+    keys = _pm_keys(close)
+    g, s, n, _, first = book_means(close.assign(pmkey=keys), PM, mean, books, "pmkey")
     with np.errstate(invalid="ignore", divide="ignore"):
         cmean = np.where(n > 0, s / n, np.nan)
-    out = pd.DataFrame({"close_mean": cmean, "close_books": n}, index=uniq.set_names(PM))
-    line = main_lines(close, method).groupby(PM)["line_numeric"].median()
+    out = pd.DataFrame({"close_mean": cmean, "close_books": n}, index=keys[first])
+    mains = main_lines(close.assign(pmkey=keys), method)
+    line = mains.groupby("pmkey")["line_numeric"].median()
     out["line_close"] = line.reindex(out.index).to_numpy()
     return out
 
@@ -57,14 +73,19 @@ def same_line_close(close: pd.DataFrame, bets: pd.DataFrame, *,
     if close.empty or bets.empty:
         return np.full(len(bets), np.nan)
     p, _ = no_vig(close, method)
-    cl = close[[*PM, "book"]].assign(line=close["line_numeric"].fillna(-1e9).to_numpy(), p=p)
+
+    def line_keys(frame: pd.DataFrame) -> np.ndarray:
+        return pd.util.hash_pandas_object(pd.DataFrame({
+            "pm": _pm_keys(frame),
+            "line": frame["line_numeric"].to_numpy(float, na_value=np.nan)}),
+            index=False).to_numpy()
+
+    cl = pd.DataFrame({"k": line_keys(close), "book": close["book"].to_numpy(object), "p": p})
     if books:
         cl = cl[cl["book"].isin(list(books))]
     cl = cl[cl["p"].notna()]
-    same = cl.groupby([*PM, "line", "book"])["p"].mean().groupby(level=[0, 1, 2, 3]).mean()
-    idx = pd.MultiIndex.from_frame(
-        bets[PM].astype(object).assign(line=bets["line_numeric"].fillna(-1e9).to_numpy()))
-    return same.reindex(idx).to_numpy(float)
+    same = cl.groupby(["k", "book"], sort=False)["p"].mean().groupby(level=0).mean()
+    return same.reindex(line_keys(bets)).to_numpy(float)
 
 
 def attach_clv(bets: pd.DataFrame, close: pd.DataFrame, *, method: str = "multiplicative",
@@ -72,8 +93,7 @@ def attach_clv(bets: pd.DataFrame, close: pd.DataFrame, *, method: str = "multip
     """Bets with p_close, clv_ev, beat_close (line-aware) and the same-line variants."""
     out = bets.copy()
     cons = closing_consensus(close, method=method, books=books)
-    idx = pd.MultiIndex.from_frame(out[PM].astype(object))
-    c = cons.reindex(idx)
+    c = cons.reindex(_pm_keys(out))
     p_over = prob_over_at(out, c["close_mean"].to_numpy(float))
     over = (out["side"] == "over").to_numpy()
     p_side = np.where(over, p_over, 1.0 - p_over)

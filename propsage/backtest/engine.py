@@ -37,7 +37,7 @@ PM = ["game_id", "player_id", "market"]
 BOARD_COLUMNS = [
     "decision", "decided_at", "start_time", "prop_offer_id", "game_id", "league", "player_id",
     "market", "book", "line_numeric", "over_price", "under_price", "fair_over_prob",
-    "fetched_at",
+    "fetched_at", "gkey", "pmkey", "bkey", "mkey",
 ]
 CLOSE_DECISION = -1      # the 'decision' index of closing-board rows
 
@@ -113,35 +113,45 @@ def read_boards(con: duckdb.DuckDBPyConnection, games: pd.DataFrame,
         SELECT grid.decision, grid.decided_at, grid.start_time, grid.prop_offer_id,
                grid.game_id, coalesce(grid.league, s.league) AS league, s.player_id, s.market,
                s.book, s.line_numeric, s.over_price, s.under_price, s.fair_over_prob,
-               s.fetched_at
+               s.fetched_at,
+               hash(grid.decision, grid.game_id, s.player_id, s.market) AS gkey,
+               hash(grid.game_id, s.player_id, s.market) AS pmkey, hash(s.book) AS bkey,
+               hash(s.market, coalesce(grid.league, s.league)) AS mkey
         FROM grid ASOF JOIN snaps s
           ON grid.prop_offer_id = s.prop_offer_id AND grid.decided_at >= s.fetched_at
         WHERE s.is_active AND NOT s.is_suspended
+        ORDER BY grid.game_id, grid.decision, s.player_id, s.market, s.book, s.line_numeric
     """
     con.register("bt_games", g)
     con.register("bt_offsets", offs)
     try:
         params = {"markets": list(markets)} if markets else {}
-        df = con.execute(sql, params).df() if params else con.execute(sql).df()
+        df = _frame(con.sql(sql, params=params) if params else con.sql(sql))
     finally:
         con.unregister("bt_games")
         con.unregister("bt_offsets")
-    for col in ("decided_at", "start_time", "fetched_at"):
-        df[col] = pd.to_datetime(df[col], utc=True)
-    for col in ("game_id", "league", "player_id", "market", "book", "prop_offer_id"):
-        df[col] = df[col].astype(object)
     return df[BOARD_COLUMNS]
+
+
+def _frame(relation: duckdb.DuckDBPyRelation) -> pd.DataFrame:
+    """A query result as pandas through Arrow (strings stay Arrow-backed: no Python objects)."""
+    df = relation.to_arrow_table().to_pandas()
+    for col in df.columns:
+        if pd.api.types.is_datetime64_any_dtype(df[col]) and df[col].dt.tz is None:
+            df[col] = df[col].dt.tz_localize("UTC")
+    return df
 
 
 def read_results(con: duckdb.DuckDBPyConnection, games: pd.DataFrame) -> pd.DataFrame:
     """Stored results (game_id, player_id, market, value) of the given games."""
     con.register("bt_games", games[["game_id"]].astype(object))
     try:
-        df = con.execute("SELECT r.game_id, r.player_id, r.market, r.value FROM results r "
-                         "SEMI JOIN bt_games c ON r.game_id = c.game_id").df()
+        return _frame(con.sql(
+            "SELECT r.game_id, r.player_id, r.market, r.value, "
+            "hash(r.game_id, r.player_id, r.market) AS pmkey FROM results r "
+            "SEMI JOIN bt_games c ON r.game_id = c.game_id"))
     finally:
         con.unregister("bt_games")
-    return df.astype({"game_id": object, "player_id": object, "market": object})
 
 
 def price_board(board: pd.DataFrame, strategy: Strategy) -> pd.DataFrame:
@@ -151,7 +161,7 @@ def price_board(board: pd.DataFrame, strategy: Strategy) -> pd.DataFrame:
     out["p_book"] = p_own
     if strategy.model == "consensus":
         p, n = consensus_prob(out, ["decision", *PM], method=strategy.devig, exclude_own=True,
-                              books=strategy.consensus_books)
+                              books=strategy.consensus_books, group_key="gkey")
         out["p_fair"], out["n_books"] = p, n
     else:
         out["p_fair"] = out["fair_over_prob"].astype(float)
@@ -160,33 +170,36 @@ def price_board(board: pd.DataFrame, strategy: Strategy) -> pd.DataFrame:
 
 
 def candidates(priced: pd.DataFrame, strategy: Strategy) -> pd.DataFrame:
-    """One row per (board row, side) with price, decimal odds, fair prob of the side and EV."""
+    """Rows x sides passing the strategy's filters, with price, decimal, fair prob and EV."""
     parts = []
+    p = priced["p_fair"].to_numpy(float)
+    keep = ~np.isnan(p)
+    if strategy.model == "consensus":
+        keep &= priced["n_books"].to_numpy(float) >= strategy.min_books
+    if strategy.books:
+        keep &= priced["book"].isin(list(strategy.books)).to_numpy()
     for side in strategy.sides:
         price = priced["over_price" if side == "over" else "under_price"].to_numpy(float)
-        p = priced["p_fair"].to_numpy(float)
         p_side = p if side == "over" else 1.0 - p
-        part = priced.assign(side=side, price=price, p_model=p_side)
-        parts.append(part)
-    c = pd.concat(parts, ignore_index=True)
-    c = c[c["price"].notna() & c["p_model"].notna()]
-    c["decimal"] = american_to_decimal(c["price"].to_numpy(float))
-    c["ev"] = c["p_model"] * c["decimal"] - 1.0
-    return c
+        ok = keep & ~np.isnan(price)
+        dec = np.full(len(price), np.nan)
+        dec[ok] = american_to_decimal(price[ok])
+        ev = p_side * dec - 1.0
+        with np.errstate(invalid="ignore"):
+            ok &= (ev >= strategy.min_ev) & (ev <= strategy.max_ev)
+        idx = np.flatnonzero(ok)
+        parts.append(priced.iloc[idx].assign(side=side, price=price[idx], p_model=p_side[idx],
+                                             decimal=dec[idx], ev=ev[idx]))
+    return pd.concat(parts, ignore_index=True)
 
 
 def select_bets(priced: pd.DataFrame, strategy: Strategy) -> pd.DataFrame:
     """The strategy's bets from priced decision boards (never from anything later)."""
-    c = candidates(priced, strategy)
-    keep = (c["ev"] >= strategy.min_ev) & (c["ev"] <= strategy.max_ev)
-    if strategy.model == "consensus":
-        keep &= c["n_books"] >= strategy.min_books
-    if strategy.books:
-        keep &= c["book"].isin(list(strategy.books))
-    bets = c[keep].sort_values(["decided_at", "ev", "book", "line_numeric"],
-                               ascending=[True, False, True, True], kind="stable")
+    bets = candidates(priced, strategy).sort_values(
+        ["decided_at", "ev", "book", "line_numeric"], ascending=[True, False, True, True],
+        kind="stable")
     if strategy.one_bet_per == "player_market":
-        bets = bets.drop_duplicates(PM, keep="first")
+        bets = bets.drop_duplicates("pmkey", keep="first")
     elif strategy.one_bet_per == "offer":
         bets = bets.drop_duplicates(["prop_offer_id", "side"], keep="first")
     return bets.reset_index(drop=True)
@@ -201,11 +214,11 @@ class BacktestResult:
     forecasts: pd.DataFrame
     info: dict[str, Any] = field(default_factory=dict)
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self, reps: int = 2000) -> dict[str, Any]:
         """Headline metrics (see ``propsage.backtest.metrics.summarize``)."""
         from propsage.backtest.metrics import summarize
 
-        return summarize(self)
+        return summarize(self, reps=reps)
 
 
 def _chunks(games: pd.DataFrame, size: int) -> list[pd.DataFrame]:
@@ -219,7 +232,7 @@ def _forecasts(priced: pd.DataFrame) -> pd.DataFrame:
         return priced.assign(p_model=np.nan, p_market=np.nan)
     last = priced[priced["decision"] == priced["decision"].max()]
     cols = ["game_id", "league", "player_id", "market", "book", "line_numeric", "decided_at",
-            "start_time"]
+            "start_time", "pmkey"]
     f = last[cols].copy()
     f["p_model"] = last["p_fair"].to_numpy(float)
     f["p_market"] = last["p_book"].to_numpy(float)
@@ -278,7 +291,14 @@ def run_backtest(source: Any, strategy: Strategy | str | dict | Path, *,
 
 
 def _empty_bets() -> pd.DataFrame:
+    times = ("decided_at", "start_time", "fetched_at")
+    text = ("prop_offer_id", "game_id", "league", "player_id", "market", "book", "side",
+            "outcome")
     cols = [*BOARD_COLUMNS, "p_book", "p_fair", "n_books", "side", "price", "p_model", "decimal",
-            "ev", "value", "outcome", "won", "p_close", "clv_ev", "beat_close",
-            "p_close_same_line", "clv_ev_same_line", "line_close", "line_moved"]
-    return pd.DataFrame({c: pd.Series(dtype=float) for c in cols})
+            "ev", "value", "outcome", "won", "p_close", "close_books", "clv_ev", "beat_close",
+            "line_close", "line_moved", "moved_against", "p_close_same_line",
+            "clv_ev_same_line"]
+    return pd.DataFrame({c: pd.Series(dtype="datetime64[us, UTC]" if c in times else
+                                      object if c in text else
+                                      bool if c in ("line_moved", "moved_against") else float)
+                         for c in cols})

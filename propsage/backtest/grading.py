@@ -53,10 +53,14 @@ def profit_per_unit(outcome: npt.ArrayLike, decimal_odds: npt.ArrayLike) -> npt.
 
 def attach_outcomes(bets: pd.DataFrame, results: pd.DataFrame) -> pd.DataFrame:
     """Bets with the result ``value``, ``outcome``, ``won`` (1/0, NaN on push/ungraded)."""
-    res = results[["game_id", "player_id", "market", "value"]].drop_duplicates(
-        ["game_id", "player_id", "market"], keep="last")
+    keys = ["game_id", "player_id", "market"]
     keyed = bets.drop(columns=[c for c in ("value", "outcome", "won") if c in bets])
-    out = keyed.merge(res, on=["game_id", "player_id", "market"], how="left")
+    if "pmkey" in bets and "pmkey" in results:     # integer keys from the engine: fast join
+        res = results[["pmkey", "value"]].drop_duplicates("pmkey", keep="last")
+        out = keyed.merge(res, on="pmkey", how="left")
+    else:
+        res = results[[*keys, "value"]].drop_duplicates(keys, keep="last")
+        out = keyed.merge(res, on=keys, how="left")
     out["outcome"] = grade(out["market"], out["line_numeric"], out["side"], out["value"])
     out["won"] = np.select([out["outcome"] == "win", out["outcome"] == "loss"], [1.0, 0.0],
                            np.nan)

@@ -134,7 +134,7 @@ def calibration(p: np.ndarray, y: np.ndarray, bins: int = 10) -> pd.DataFrame:
     y = np.asarray(y, dtype=float)
     ok = ~np.isnan(p) & ~np.isnan(y)
     p, y = p[ok], y[ok]
-    edges = np.linspace(0, 1, bins + 1)
+    edges = np.round(np.linspace(0, 1, bins + 1), 12)
     which = np.clip(np.digitize(p, edges) - 1, 0, bins - 1)
     rows = []
     for b in range(bins):
@@ -200,8 +200,14 @@ def breakdown(bets: pd.DataFrame, key: str) -> pd.DataFrame:
 
 
 def walk_forward(bets: pd.DataFrame, n_splits: int = 4,
-                 grid: tuple[float, ...] = WALK_FORWARD_GRID) -> pd.DataFrame:
-    """Per later fold: the min EV chosen on earlier folds (best flat ROI) and its ROI there."""
+                 grid: tuple[float, ...] = WALK_FORWARD_GRID, floor: float = 0.0
+                 ) -> pd.DataFrame:
+    """Per later fold: the min EV chosen on earlier folds (best flat ROI) and its ROI there.
+
+    ``floor`` is the strategy's own min EV: thresholds below it select nothing new. Raising the
+    threshold on the chosen bets approximates re-running the strategy with it.
+    """
+    grid = tuple(sorted({floor, *(x for x in grid if x > floor)}))
     g = bets[bets["outcome"] != "ungraded"].sort_values("decided_at", kind="stable")
     if len(g) < 2 * (n_splits + 1):
         return pd.DataFrame()
@@ -256,7 +262,7 @@ def summarize(result: BacktestResult, *, reps: int = 2000) -> dict[str, Any]:
     out["by_market"] = _records(breakdown(bets, "market"))
     out["by_book"] = _records(breakdown(bets, "book"))
     out["clv_by_book"] = _records(clv_by(bets, "book")) if len(bets) else []
-    out["walk_forward"] = _records(walk_forward(bets))
+    out["walk_forward"] = _records(walk_forward(bets, floor=s.min_ev))
     return out
 
 

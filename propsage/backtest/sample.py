@@ -1,9 +1,10 @@
 """A small, deterministic sample store for notebooks, tests and demos (no network, no real data).
 
 The simulated market (``propsage.providers.mock``) is polled pre-game on a frozen clock every
-``poll_minutes`` through the real ingest path (pricer included when ``propsage.pricing`` is
-installed), then every player-market's result is drawn from the simulation's true mean and
-spread at the end. Books lag the true mean, so a sharp consensus has real (small) edges.
+``poll_minutes`` through the real ingest path and pricer, then every player-market's result is
+drawn from the simulation's true mean and spread. Twelve past games per player (drawn from the
+same truth) give the pricer its priors. Books lag the true mean, so a sharp consensus has real
+(small) edges.
 """
 
 from __future__ import annotations
@@ -70,6 +71,32 @@ def simulated_results(provider: MockDataProvider, seed: int = 0) -> pd.DataFrame
     return pd.DataFrame(rows)
 
 
+def simulated_history(provider: MockDataProvider, n_games: int = 12, seed: int = 1
+                      ) -> pd.DataFrame:
+    """Past results of every simulated player (before the sample's games), for the priors."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for gb in provider._games.values():   # noqa: SLF001
+        start = pd.Timestamp(gb.game.start_time)
+        pm = gb.frame.drop_duplicates("pm").sort_values("pm")
+        pm = pm[pm["player_name"] != ""]
+        for j in range(1, n_games + 1):
+            day = (start - pd.Timedelta(days=3 * j)).date()
+            draw = rng.normal(gb.mu, gb.sd)
+            for r in pm.itertuples(index=False):
+                k, market = int(r.pm), str(r.market)
+                if market == "player_anytime_td":
+                    v = float(rng.random() < np.clip(gb.mu[k], 0.02, 0.95))
+                else:
+                    v = float(max(np.round(draw[k]), 0.0))
+                rows.append({"game_id": f"hist-{gb.game.id}-{j}", "league": gb.game.league,
+                             "game_date": day, "player_id": normalize_player_id(r.player_name),
+                             "player_name": r.player_name, "team": r.team,
+                             "position": r.position, "market": market, "value": v,
+                             "source": "mock-history"})
+    return pd.DataFrame(rows)
+
+
 def build_sample(path: str | Path = DEFAULT_SAMPLE, *, n_games: int = 6, seed: int = 7,
                  leagues: tuple[str, ...] = ("nba", "nfl"), poll_minutes: int = 20,
                  hours_before: float = 10.0, pricer: bool = True,
@@ -77,7 +104,7 @@ def build_sample(path: str | Path = DEFAULT_SAMPLE, *, n_games: int = 6, seed: i
     """Write (once) a sample DuckDB store of pre-game snapshots and results; return its path."""
     from propsage.bus import EventBus
     from propsage.ingest import Ingestor
-    from propsage.runtime import default_pricer
+    from propsage.pricing.pricer import make_pricer
 
     path = Path(path)
     if path.exists() and not overwrite:
@@ -90,8 +117,10 @@ def build_sample(path: str | Path = DEFAULT_SAMPLE, *, n_games: int = 6, seed: i
                             clock=start, steam_rate=0.05)
     last_start = max(pd.Timestamp(g.game.start_time) for g in provider._games.values())  # noqa: SLF001
     with Store(path) as store:
+        # Past games first, so the pricer's priors (games before each poll's date) exist.
+        store.write_results(simulated_history(provider, seed=seed))
         ing = Ingestor(provider, store, EventBus(), max_games=n_games,
-                       pricer=default_pricer(store) if pricer else None, workers=1)
+                       pricer=make_pricer(store) if pricer else None, workers=1)
         while provider.now() < last_start:
             ing.poll("pregame")
             provider.advance(pd.Timedelta(minutes=poll_minutes))

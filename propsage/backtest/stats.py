@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 from scipy import stats as st
 
 
@@ -49,8 +50,8 @@ def cluster_bootstrap_ratio(num: npt.ArrayLike, den: npt.ArrayLike, clusters: np
 
 
 def _factorize(values: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
-    uniq, codes = np.unique(np.asarray(values, dtype=object).astype(str), return_inverse=True)
-    return codes.astype(np.int64), uniq
+    codes, uniq = pd.factorize(np.asarray(values, dtype=object))
+    return codes.astype(np.int64), np.asarray(uniq)
 
 
 def clustered_mean(x: npt.ArrayLike, clusters: npt.ArrayLike | None = None

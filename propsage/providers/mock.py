@@ -356,6 +356,52 @@ class MockDataProvider(BaseProvider):
         out["player_id"] = out["player_name"].map(normalize_player_id)
         return as_offer_frame(out)
 
+    def history(self, games_back: int = 16) -> pd.DataFrame:
+        """Past box-score results of the simulated players (a ``results`` frame).
+
+        Drawn from each player's true distribution at the start of the simulation, so the
+        pricing model's priors know the players about as well as a real stats feed would.
+        """
+        out = []
+        combo = "player_points_rebounds_assists"
+        parts = ("player_points", "player_rebounds", "player_assists")
+        for gid, gb in self._games.items():
+            rng = self._rng("history", gid)
+            f = gb.frame.drop_duplicates("pm")
+            step = 7 if gb.game.league in ("nfl", "cfb") else 2
+            dates = [(self._anchor - pd.Timedelta(days=step * (k + 1))).date()
+                     for k in range(games_back)]
+            by_player: dict[str, dict[str, np.ndarray]] = {}
+            for row in f.itertuples():
+                if not row.player_name or row.market == combo:
+                    continue
+                mu, sd = float(gb.mu[row.pm]), float(gb.sd[row.pm])
+                if row.market == "player_anytime_td":
+                    vals = (rng.random(games_back) < mu).astype(float)
+                elif row.market.endswith("_yds"):
+                    k = (mu / sd) ** 2
+                    vals = np.round(rng.gamma(k, mu / k, games_back))
+                else:  # counts: negative binomial with this mean and variance (Poisson if tighter)
+                    var = max(sd * sd, mu * 1.01)
+                    r = mu * mu / (var - mu)
+                    vals = rng.negative_binomial(r, r / (r + mu), games_back).astype(float)
+                by_player.setdefault(row.player_name, {})[row.market] = vals
+                out.append((row.player_name, row.team, row.position, row.market, vals, dates,
+                            gb.game.league))
+            for name, stats in by_player.items():
+                if all(m in stats for m in parts):
+                    team = f.loc[f["player_name"] == name, "team"].iloc[0]
+                    out.append((name, team, "", combo, sum(stats[m] for m in parts), dates,
+                                gb.game.league))
+        rows = [
+            {"game_id": f"hist-{league}-{d}-{team}", "league": league, "game_date": d,
+             "player_id": normalize_player_id(name), "player_name": name, "team": team,
+             "position": pos, "market": market, "value": float(v), "source": "mock-history"}
+            for name, team, pos, market, vals, dates, league in out
+            for v, d in zip(vals, dates, strict=True)
+        ]
+        return pd.DataFrame(rows)
+
     def team_of(self, game_id: str) -> dict[str, str]:
         """player_id -> team for one game (the dashboard shows it)."""
         f = self._games[game_id].frame

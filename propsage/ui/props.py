@@ -95,6 +95,13 @@ def _obj(frame: pd.DataFrame, name: str) -> np.ndarray:
     return np.full(len(frame), "", dtype=object)
 
 
+def _valid_american(price: np.ndarray) -> np.ndarray:
+    """American prices with impossible values (inside (-100, 100), inf) as NaN (not offered)."""
+    with np.errstate(invalid="ignore"):
+        ok = np.isfinite(price) & ((price <= -100) | (price >= 100))
+    return np.where(ok, price, np.nan)
+
+
 def _firsts(sorted_codes: np.ndarray) -> np.ndarray:
     """Positions where a new group starts in a sorted code array."""
     first = np.ones(len(sorted_codes), dtype=bool)
@@ -102,13 +109,15 @@ def _firsts(sorted_codes: np.ndarray) -> np.ndarray:
     return np.flatnonzero(first)
 
 
-def _best(codes: np.ndarray, side_line: np.ndarray, dec: np.ndarray,
-          ok: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(group codes, row positions) of the best quote per group: best line, then best price."""
+def _best(codes: np.ndarray, side_line: np.ndarray, dec: np.ndarray, ok: np.ndarray,
+          book_rank: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(group codes, row positions) of the best quote per group: best line, then best price,
+    then the first book by name (so ties never depend on row order)."""
     idx = np.flatnonzero(ok)
     if not len(idx):
         return idx, idx
-    order = np.lexsort((-dec[idx], np.nan_to_num(side_line[idx], nan=0.0), codes[idx]))
+    order = np.lexsort((book_rank[idx], -dec[idx], np.nan_to_num(side_line[idx], nan=0.0),
+                        codes[idx]))
     ranked = idx[order]
     first = _firsts(codes[ranked])
     return codes[ranked[first]], ranked[first]
@@ -150,8 +159,8 @@ def summarize(offers: pd.DataFrame) -> pd.DataFrame:
     codes, uniq = pd.factorize(keys)
     n = len(uniq)
     line = _col(df, "line_numeric") if "line_numeric" in df else _col(df, "line")
-    over = _col(df, "over_price")
-    under = _col(df, "under_price")
+    over = _valid_american(_col(df, "over_price"))
+    under = _valid_american(_col(df, "under_price"))
     market = _obj(df, "market")
     book = _obj(df, "book")
     susp = df["is_suspended"].fillna(False).to_numpy(dtype=bool)
@@ -167,8 +176,8 @@ def summarize(offers: pd.DataFrame) -> pd.DataFrame:
     # Main line per (group, book): its line whose no-vig P(over) is nearest 0.5.
     p_over, _ = no_vig_two_way(over, under)
     dist = np.where(np.isnan(p_over), 9.0, np.abs(p_over - 0.5))
-    bcodes, _ = pd.factorize(book)
-    order = np.lexsort((dist, bcodes, codes))
+    _, bcodes = np.unique(book.astype(str), return_inverse=True)   # alphabetical book rank
+    order = np.lexsort((np.nan_to_num(line, nan=0.0), dist, bcodes, codes))
     pair = codes[order] * (int(bcodes.max()) + 1) + bcodes[order]
     main = order[_firsts(pair)]
     consensus = _group_median(codes[main], line[main], n)
@@ -188,7 +197,7 @@ def summarize(offers: pd.DataFrame) -> pd.DataFrame:
     }
     for side, ok, dec, sl in (("over", ok_over, dec_over, np.where(home_point, -line, line)),
                               ("under", ok_under, dec_under, np.where(home_point, line, -line))):
-        g, pos = _best(codes, sl, dec, ok)
+        g, pos = _best(codes, sl, dec, ok, bcodes)
         for col, src in (("line", line), ("price", over if side == "over" else under)):
             arr = np.full(n, np.nan)
             arr[g] = src[pos]

@@ -16,6 +16,7 @@ a filter, the sort or the page changes, or on ``resort()``.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -74,27 +75,65 @@ class ChartUpdate:
     marks: pd.DataFrame | None = None      # t, line, label
 
 
-# -- a memo shared by sessions: every session receives the same event frames -----------------
-_MEMO: OrderedDict[tuple[int, str], tuple[weakref.ref, pd.DataFrame, pd.Index]] = OrderedDict()
+# -- a memo shared by sessions: they all receive the same event frames -----------------------
+_MEMO: OrderedDict[tuple, tuple[list[weakref.ref], pd.DataFrame, pd.Index]] = OrderedDict()
 _MEMO_LOCK = threading.Lock()
-_MEMO_SIZE = 512
+_MEMO_SIZE = 64
 
 
-def summarize_event(rows: pd.DataFrame, book: str = "") -> tuple[pd.DataFrame, pd.Index]:
-    """(props summary, every key the rows touch) of one ODDS_UPDATE frame, memoised per frame."""
-    memo_key = (id(rows), book)
+def summarize_batch(frames: list[pd.DataFrame], book: str = "") -> tuple[pd.DataFrame, pd.Index]:
+    """(props summary, every key touched) of ODDS_UPDATE frames, oldest first.
+
+    Memoised on the frames' identity: sessions that drain the same batch (the usual case, a
+    poll publishes in well under a tick) summarise it once between them. Each frame holds
+    every quote of the player-markets it touches, so the latest row per offer wins.
+    """
+    memo_key = (tuple(id(f) for f in frames), book)
     with _MEMO_LOCK:
         hit = _MEMO.get(memo_key)
-        if hit is not None and hit[0]() is rows:
+        if hit is not None and all(r() is f for r, f in zip(hit[0], frames, strict=True)):
+            _MEMO.move_to_end(memo_key)
             return hit[1], hit[2]
-    src = rows if not book else rows[rows["book"].astype(object).to_numpy() == book]
+    src = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    if len(frames) > 1 and "id" in src:
+        src = src.drop_duplicates("id", keep="last")
+    if book:
+        src = src[src["book"].astype(object).to_numpy() == book]
     summary = summarize(src)
     touched = prop_keys(src).unique()
     with _MEMO_LOCK:
-        _MEMO[memo_key] = (weakref.ref(rows), summary, touched)
+        _MEMO[memo_key] = ([weakref.ref(f) for f in frames], summary, touched)
         while len(_MEMO) > _MEMO_SIZE:
             _MEMO.popitem(last=False)
     return summary, touched
+
+
+_GAMES: dict[int, tuple[float, pd.DataFrame]] = {}
+GAMES_TTL = 0.5
+
+
+def games_snapshot(store: Any, now: float, fresh: bool = False) -> pd.DataFrame:
+    """``store.games()``, shared by sessions for ``GAMES_TTL`` seconds (a DB read per tick and
+    session would be wasted work: the games change once per poll)."""
+    with _MEMO_LOCK:
+        hit = _GAMES.get(id(store))
+        if hit is not None and not fresh and 0 <= now - hit[0] < GAMES_TTL:
+            return hit[1]
+    games = store.games()
+    with _MEMO_LOCK:
+        _GAMES[id(store)] = (now, games)
+    return games
+
+
+def committed_at(arrival: Arrival) -> float:
+    """When the event's change was committed (``data.attrs['committed_at']``, wall seconds, if
+    the publisher stamped it), else when it was published."""
+    data = arrival.event.data
+    if isinstance(data, pd.DataFrame):
+        stamped = data.attrs.get("committed_at")
+        if stamped:
+            return float(stamped)
+    return arrival.at
 
 
 class DashboardState(param.Parameterized):
@@ -129,8 +168,10 @@ class DashboardState(param.Parameterized):
     quota = param.Parameter(default=None, doc="provider requests remaining (None: unmetered)")
     stale_games = param.List(default=[])
     last_update = param.Number(default=0.0, doc="wall time (s) of the last applied odds update")
-    stamp = param.Number(default=0.0, doc="publish time (ms) of the oldest event last applied")
+    stamp = param.Number(default=0.0, doc="commit (else publish) time, ms, of the oldest event "
+                                          "last applied")
     loading = param.Boolean(default=True)
+    heartbeat = param.Number(default=0.0, doc="wall time (s) of the last status refresh")
     steam_items = param.List(default=[])
     opportunity_items = param.List(default=[])
 
@@ -155,6 +196,7 @@ class DashboardState(param.Parameterized):
         self._chart_last: dict[str, tuple[float, float, float]] = {}
         self._chart_fair = np.nan
         self._last_status = 0.0
+        self._games_seen: pd.DataFrame | None = None
         self.closed = False
         self.stats = {"ticks": 0, "events": 0, "apply_ms": 0.0}
         self._refresh_games()
@@ -265,10 +307,8 @@ class DashboardState(param.Parameterized):
         self._teams_games |= new_games
         if team_of is not None:
             for gid in new_games:
-                try:
+                with contextlib.suppress(KeyError, ValueError):
                     self._teams.update(team_of(gid))
-                except (KeyError, ValueError):
-                    pass
         return self._teams
 
     def _present(self, keys: list[str]) -> pd.DataFrame:
@@ -281,13 +321,14 @@ class DashboardState(param.Parameterized):
 
     def _patch_keys(self, keys: list[str]) -> dict[str, list[tuple[int, Any]]]:
         """Cell patches for page rows whose display changed."""
-        on_page = [k for k in dict.fromkeys(keys) if k in self._page_index]
+        index = self._page_index
+        on_page = [k for k in dict.fromkeys(keys) if k in index]
         if not on_page:
             return {}
         fresh = self._present(on_page)
         patch: dict[str, list[tuple[int, Any]]] = {}
         for i, key in enumerate(on_page):
-            pos = self._page_index[key]
+            pos = index[key]
             for col in DISPLAY_COLUMNS:
                 new = fresh.iat[i, fresh.columns.get_loc(col)]
                 if self._page_rows.iat[pos, self._page_rows.columns.get_loc(col)] != new:
@@ -329,8 +370,7 @@ class DashboardState(param.Parameterized):
             del self._moved[k]
         if games_changed or provider_changed or now - self._last_status >= STATUS_SECONDS:
             stale_before = set(self.stale_games)
-            if games_changed or now - self._last_status >= STATUS_SECONDS:
-                self._refresh_games()
+            self._refresh_games(fresh=provider_changed)
             self._refresh_status(now)
             if set(self.stale_games) != stale_before:
                 reset = True
@@ -344,7 +384,7 @@ class DashboardState(param.Parameterized):
                 self.table_update = TableUpdate("patch", patch=patch, stream=stream)
         if odds:
             self.last_update = now
-            self.stamp = min(a.at for a in odds) * 1000.0
+            self.stamp = min(committed_at(a) for a in odds) * 1000.0
             if self.loading:
                 self.loading = False
         self.stats["ticks"] += 1
@@ -360,15 +400,7 @@ class DashboardState(param.Parameterized):
 
     def _apply_odds(self, odds: list[Arrival], now: float
                     ) -> tuple[bool, dict[str, list[tuple[int, Any]]], pd.DataFrame | None]:
-        parts, touched = [], []
-        for a in odds:
-            summary, keys = summarize_event(a.event.data, self.book)
-            parts.append(summary)
-            touched.append(keys)
-        new = pd.concat(parts) if len(parts) > 1 else parts[0]
-        if len(parts) > 1:
-            new = new[~new.index.duplicated(keep="last")]
-        touched_idx = pd.Index(np.concatenate([k.to_numpy() for k in touched])).unique()
+        new, touched_idx = summarize_batch([a.event.data for a in odds], self.book)
         removed = touched_idx.difference(new.index)
         old = self._props
         existing = old.index.intersection(touched_idx)
@@ -417,8 +449,11 @@ class DashboardState(param.Parameterized):
         return False, patch, stream
 
     # -- games, provider status -----------------------------------------------------------
-    def _refresh_games(self) -> None:
-        games = self.store.games()
+    def _refresh_games(self, fresh: bool = False) -> None:
+        games = games_snapshot(self.store, time.monotonic(), fresh)
+        if games is self._games_seen:
+            return
+        self._games_seen = games
         self._game_names = {r.id: f"{r.away_team} @ {r.home_team}" for r in games.itertuples()}
         opts = {}
         for r in games.itertuples():
@@ -442,6 +477,7 @@ class DashboardState(param.Parameterized):
 
     def _refresh_status(self, now: float) -> None:
         self._last_status = now
+        self.heartbeat = now
         health = getattr(self.provider, "health", None)
         if health is None:
             return
@@ -556,6 +592,7 @@ class DashboardState(param.Parameterized):
     # -- watchers -------------------------------------------------------------------------
     def _on_scope(self, *events: param.parameterized.Event) -> None:
         self.feed.resubscribe(self.topics())
+        self._games_seen = None
         self._refresh_games()
         with param.parameterized.discard_events(self):
             self.page = 1
