@@ -1,13 +1,11 @@
-"""PropSage live page: the current board of a game, updated in place as ingest publishes.
-
-Run from the repo root: ``panel serve app`` (or ``make run``).
-"""
+"""Same page as app/main.py, for ``panel serve app/app.py``; ``panel serve app`` uses main.py."""
 
 import panel as pn
 
 from propsage.runtime import get_runtime
-from propsage.ui.first_page import FirstPage
+from propsage.ui.dashboard import build_dashboard
 
-pn.extension("tabulator", notifications=True)
+pn.extension("tabulator", notifications=True,
+             disconnect_notification="Connection to the server lost: the odds shown are stale.")
 
-FirstPage(runtime=get_runtime()).servable(title="PropSage")
+build_dashboard(get_runtime()).servable(title="PropSage")

@@ -217,9 +217,12 @@ class Ingestor:
             return
         league = {g.id: g.league for g in games}
         ts = now.to_pydatetime()
+        committed = time.time()  # wall time of the commit: the dashboard measures latency from it
         for gid, rows in changes.upserted.groupby("game_id", sort=False):
+            rows = rows.reset_index(drop=True)
+            rows.attrs["committed_at"] = committed
             self.bus.publish(LiveEvent(EventKind.ODDS_UPDATE, str(gid), league.get(gid, ""),
-                                       rows.reset_index(drop=True), ts))
+                                       rows, ts))
         moves = changes.movements
         if len(moves):
             for gid, rows in moves[moves["kind"] == "line"].groupby("game_id", sort=False):

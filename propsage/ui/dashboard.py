@@ -38,6 +38,9 @@ def build_dashboard(runtime: Any, **state_params: Any) -> pn.template.BootstrapT
                    pn.Column(AlertFeeds(state=state), width=340), sizing_mode="stretch_width"),
         ],
         header_background="#0b3d2e", sidebar_width=300,
+        # The busy spinner flips on every periodic tick of every session, and each flip
+        # re-resolves its stylesheets: measured as the server's biggest cost with 10 sessions.
+        busy_indicator=None,
     )
     template.dashboard_state = state  # for tests and benchmarks
     return template

@@ -125,6 +125,40 @@ def games_snapshot(store: Any, now: float, fresh: bool = False) -> pd.DataFrame:
     return games
 
 
+_DERIVED: OrderedDict[tuple, tuple] = OrderedDict()
+
+
+def derive_games(games: pd.DataFrame, game_id: str, league: str
+                 ) -> tuple[dict[str, str], dict[str, str], pd.DataFrame, list[str]]:
+    """(id -> 'Away @ Home', select label -> id, games in scope live first, stale ids),
+    memoised per games snapshot and scope (sessions share them)."""
+    key = (id(games), game_id, league)
+    with _MEMO_LOCK:
+        hit = _DERIVED.get(key)
+        if hit is not None and hit[0]() is games:
+            return hit[1]
+    ids = games["id"].astype(object).to_numpy()
+    away = games["away_team"].astype(object).to_numpy()
+    home = games["home_team"].astype(object).to_numpy()
+    status = games["status"].astype(object).to_numpy()
+    lg = games["league"].astype(object).to_numpy()
+    names = {i: f"{a} @ {h}" for i, a, h in zip(ids, away, home, strict=True)}
+    opts = {f"{x.upper()} · {a} @ {h} ({s})": i
+            for i, x, a, h, s in zip(ids, lg, away, home, status, strict=True)}
+    mask = ids == game_id if game_id else (lg == league if league else np.ones(len(ids), bool))
+    rank = np.select([status == "live", status == "scheduled", status == "final"], [0, 1, 2], 3)
+    scope = games[mask].assign(_o=rank[mask]).sort_values(["_o", "start_time"]).drop(
+        columns="_o").reset_index(drop=True)
+    stale = sorted(ids[games["is_stale"].fillna(False).to_numpy(dtype=bool)].tolist()) \
+        if "is_stale" in games else []
+    out = (names, opts, scope, stale)
+    with _MEMO_LOCK:
+        _DERIVED[key] = (weakref.ref(games), out)
+        while len(_DERIVED) > 32:
+            _DERIVED.popitem(last=False)
+    return out
+
+
 def committed_at(arrival: Arrival) -> float:
     """When the event's change was committed (``data.attrs['committed_at']``, wall seconds, if
     the publisher stamped it), else when it was published."""
@@ -345,6 +379,9 @@ class DashboardState(param.Parameterized):
         """Apply what arrived since the last tick (runs on the session's loop)."""
         if self.closed:
             return
+        self._tick(arrivals)
+
+    def _tick(self, arrivals: list[Arrival]) -> None:
         t0 = time.perf_counter()
         now = self.clock()
         odds, games_changed, provider_changed = [], False, False
@@ -454,24 +491,12 @@ class DashboardState(param.Parameterized):
         if games is self._games_seen:
             return
         self._games_seen = games
-        self._game_names = {r.id: f"{r.away_team} @ {r.home_team}" for r in games.itertuples()}
-        opts = {}
-        for r in games.itertuples():
-            opts[f"{r.league.upper()} · {r.away_team} @ {r.home_team} ({r.status})"] = r.id
+        names, opts, scope, stale = derive_games(games, self.game_id, self.league)
+        self._game_names = names
         if opts != self.game_options:
             self.game_options = opts
-        scope = games
-        if self.game_id:
-            scope = games[games["id"] == self.game_id]
-        elif self.league:
-            scope = games[games["league"] == self.league]
-        order = scope["status"].map({"live": 0, "scheduled": 1, "final": 2}).fillna(3)
-        scope = scope.assign(_o=order.to_numpy()).sort_values(["_o", "start_time"]).drop(
-            columns="_o").reset_index(drop=True)
         if self.games is None or not scope.equals(self.games):
             self.games = scope
-        stale = sorted(games.loc[games["is_stale"].fillna(False).astype(bool), "id"].tolist()) \
-            if "is_stale" in games else []
         if stale != self.stale_games:
             self.stale_games = stale
 
