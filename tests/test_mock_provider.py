@@ -99,3 +99,13 @@ def test_history_gives_past_results_for_the_quoted_players():
     parts = hist[hist["market"].isin(["player_points", "player_rebounds", "player_assists"])]
     summed = parts.groupby(["game_id", "player_id"])["value"].sum()
     assert (pra == summed.reindex(pra.index)).all()  # the combo is the sum of its parts
+
+
+def test_a_player_plays_in_one_game_only():
+    p = MockDataProvider(("nfl", "nba", "cfb"), n_games=12, seed=3, now=NOW)
+    seen = {}
+    for g in p.get_games():
+        if g.status == GameStatus.FINAL:
+            continue
+        for pid in set(p.get_offers(g.id).query("player_id != ''")["player_id"]):
+            assert seen.setdefault(pid, g.id) == g.id

@@ -129,6 +129,7 @@ class MockDataProvider(BaseProvider):
         # A given ``now`` sets the simulated clock; it then runs at wall speed from there.
         self._clock_offset = (now - wall) if now is not None else pd.Timedelta(0)
         self._games: dict[str, _GameBook] = {}
+        self._names: set[str] = set()
         self._build(n_games)
 
     @classmethod
@@ -176,12 +177,14 @@ class MockDataProvider(BaseProvider):
         n_players = int(rng.integers(15, 26))
         mix = POSITION_MIX[league].split()
         rows, mus, sds = [], [], []
-        used: set[str] = set()
+        used = self._names  # unique across games: a player_id is one person everywhere
         for j in range(n_players):
             pos = mix[j % len(mix)]
             team = game.home_team if j % 2 == 0 else game.away_team
-            while True:
+            for attempt in range(10_000):
                 name = f"{rng.choice(FIRST)} {rng.choice(LAST)}"
+                if attempt > 20:  # the plain pool is used up: add a middle name
+                    name = f"{rng.choice(FIRST)} {rng.choice(FIRST)} {rng.choice(LAST)}"
                 if name not in used:
                     used.add(name)
                     break
