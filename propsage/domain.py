@@ -182,6 +182,8 @@ def as_offer_frame(rows: list[dict[str, Any]] | pd.DataFrame) -> pd.DataFrame:
     for col, val in defaults.items():
         if col not in df:
             df[col] = val
+        elif isinstance(val, bool):  # a missing flag is False, not bool(NaN) == True
+            df[col] = df[col].fillna(val)
     if "fetched_at" not in df:
         df["fetched_at"] = pd.Timestamp.now(tz="UTC")
     missing_pid = df["player_id"].isna() | (df["player_id"] == "")

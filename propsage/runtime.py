@@ -54,30 +54,27 @@ def build_runtime(settings: Settings | None = None) -> Runtime:
     if history is not None:
         # The simulated players' past games, so the model has priors for them (idempotent).
         store.write_results(history())
+    pricer = default_pricer(store)
     ingestor = Ingestor(
         provider, store, bus, max_games=settings.max_games,
         live_interval=settings.live_interval, pregame_interval=settings.pregame_interval,
-        pricer=default_pricer(store), analyzers=default_analyzers(store),
+        pricer=pricer, analyzers=default_analyzers(store, pricer),
     )
     return Runtime(settings, store, bus, provider, ingestor)
 
 
-def default_pricer(store: Store):  # noqa: ANN201 - returns Pricer | None
-    """The pricing stage ingest runs on every poll (None until the pricing engine exists)."""
-    try:
-        from propsage.pricing import make_pricer
-    except ImportError:
-        return None
+def default_pricer(store: Store):  # noqa: ANN201 - a propsage.pricing.BoardPricer
+    """The pricing stage ingest runs on every poll."""
+    from propsage.pricing import make_pricer
+
     return make_pricer(store)
 
 
-def default_analyzers(store: Store) -> list:
+def default_analyzers(store: Store, pricer=None) -> list:  # noqa: ANN001
     """The analytics stages ingest runs after each stored batch."""
-    try:
-        from propsage.analytics import make_analyzer
-    except ImportError:
-        return []
-    return [make_analyzer(store)]
+    from propsage.analytics.persist import make_analyzer
+
+    return [make_analyzer(store, pricer)]
 
 
 def get_runtime(settings: Settings | None = None, *, start: bool = True) -> Runtime:

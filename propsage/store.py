@@ -319,6 +319,30 @@ class Store:
             self._con.unregister("r_in")
         return len(df)
 
+    def write_frames(self, inserts: list[tuple[str, pd.DataFrame, str]],
+                     updates: list[tuple[str, str, pd.DataFrame]] | None = None) -> None:
+        """Insert frames into tables by column name (mode '', 'ignore' or 'replace') and run
+        ``UPDATE ... FROM <name>`` statements, all in one transaction."""
+        con = self._con
+        with self._lock:
+            con.execute("BEGIN")
+            try:
+                for table, df, mode in inserts:
+                    cols = ", ".join(f'"{c}"' for c in df.columns)
+                    verb = {"": "INSERT", "ignore": "INSERT OR IGNORE",
+                            "replace": "INSERT OR REPLACE"}[mode]
+                    con.register("f_in", _arrow(df))
+                    con.execute(f"{verb} INTO {table} ({cols}) SELECT {cols} FROM f_in")
+                    con.unregister("f_in")
+                for sql, name, df in updates or []:
+                    con.register(name, _arrow(df))
+                    con.execute(sql)
+                    con.unregister(name)
+                con.execute("COMMIT")
+            except Exception:
+                con.execute("ROLLBACK")
+                raise
+
     def write_results(self, results: pd.DataFrame) -> int:
         """Upsert actual stats (game_id, player_id, market, value, ...); returns rows written."""
         cols = ["game_id", "league", "game_date", "player_id", "player_name", "team", "position",

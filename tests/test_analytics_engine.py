@@ -104,3 +104,19 @@ def test_analyzer_hook_turns_a_changeset_into_events():
     analyze = as_analyzer(AnalyticsEngine())
     events = analyze(board, SimpleNamespace(changed=board, withdrawn=withdrawn), NOW)
     assert [e.kind for e in events] == [EventKind.ARBITRAGE]
+
+
+def test_book_that_withdrew_and_returns_on_another_line_moves_after_a_gap():
+    engine = AnalyticsEngine()
+    board = as_offer_frame([q(b, 6.5, -110, -110) for b in "abc"])
+    engine.update(board, board, NOW)
+    rest = board[board["book"] != "a"]
+    withdrawn = board[board["book"] == "a"].set_index("offer_id")
+    as_analyzer(engine)(rest, SimpleNamespace(changed=rest.iloc[:0], withdrawn=withdrawn),
+                        NOW + pd.Timedelta(minutes=1))
+    later = NOW + pd.Timedelta(minutes=2)
+    back = as_offer_frame([q("a", 7.5, -110, -110, at=later)] + [
+        q(b, 6.5, -110, -110) for b in "bc"])
+    moves = engine.update(back, back[back["book"] == "a"], later).movements
+    assert moves[["book", "from_line", "to_line", "after_gap"]].values.tolist() == [
+        ["a", 6.5, 7.5, True]]

@@ -31,12 +31,7 @@ from propsage.analytics.arbitrage import (
     arbs_from_best,
     middles,
 )
-from propsage.analytics.consensus import (
-    CONSENSUS_COLUMNS,
-    EXCLUDING,
-    best_from_screened,
-    screen,
-)
+from propsage.analytics.consensus import CONSENSUS_COLUMNS, best_from_screened, screen
 from propsage.analytics.distribution import NormalApprox, ProbFn
 from propsage.analytics.movement import MOVEMENT_COLUMNS, movements_from_series
 from propsage.analytics.quotes import (
@@ -45,7 +40,6 @@ from propsage.analytics.quotes import (
     LINE_KEY,
     as_quotes,
     as_utc,
-    group_codes,
     no_vig_over,
     quote_time,
 )
@@ -118,10 +112,6 @@ def _empty(cols: list[str]) -> pd.DataFrame:
     if key not in _EMPTY:
         _EMPTY[key] = pd.DataFrame(columns=cols)
     return _EMPTY[key].copy()
-
-
-def _keys(frame: pd.DataFrame, cols: list[str]) -> pd.MultiIndex:
-    return pd.MultiIndex.from_frame(frame[cols].astype(object).fillna(""))
 
 
 class _BookStates:
@@ -313,7 +303,7 @@ class AnalyticsEngine:
         return assemble(buf, found, prm.k)
 
     # -- arbitrage windows ------------------------------------------------------------------
-    def _track_arbs(self, arbs: pd.DataFrame, touched_groups: pd.MultiIndex,
+    def _track_arbs(self, arbs: pd.DataFrame, touched_groups: set[tuple],
                     now: pd.Timestamp) -> tuple[pd.DataFrame, pd.DataFrame]:
         prm = self.params
         current = {tuple(r[c] for c in LINE_KEY): r for r in arbs.to_dict("records")}
@@ -328,7 +318,7 @@ class AnalyticsEngine:
                     "over_book": rec["over_book"], "under_book": rec["under_book"],
                     "opened_at": rec["opened_at"], "detected_at": now,
                     "max_return_pct": rec["return_pct"],
-                    "oldest_leg_time": rec["oldest_leg_time"], "is_live": rec.get("is_live"),
+                    "oldest_leg_time": rec["oldest_leg_time"],
                 }
                 opened.append(rec)
         limit = prm.max_age
@@ -363,8 +353,7 @@ class AnalyticsEngine:
                                 _empty(CLOSED_COLUMNS), _empty(MIDDLE_COLUMNS),
                                 _empty(CONSENSUS_COLUMNS), _empty(OUTLIER_COLUMNS))
         if changed is None or changed.empty:
-            _, closed = self._track_arbs(_empty(ARB_COLUMNS), pd.MultiIndex.from_tuples(
-                [], names=GROUP), now)
+            _, closed = self._track_arbs(_empty(ARB_COLUMNS), set(), now)
             empty.arbs_closed = closed
             return empty
         everything = changed is board
@@ -389,7 +378,8 @@ class AnalyticsEngine:
                 raw = {"kb": raw_g * width + codes, "kbc": raw_gc * width + found}
             else:
                 raw_g, raw_gc = raw_g * width + codes, raw_gc * width + found
-        keep = np.ones(len(q), dtype=bool) if everything else np.isin(raw_g, raw_gc[known])
+                known_g = known.copy()
+        keep = np.ones(len(q), dtype=bool) if everything else np.isin(raw_g, raw_gc[known_g])
         q = q[keep].reset_index(drop=True) if not keep.all() else q
         kb = groups.combine(raw["kb"][keep])
         # Touched books with no quote left on the board went dark.
@@ -403,8 +393,12 @@ class AnalyticsEngine:
         g = groups.combine(raw_g[keep])
         codes = {"game": game, "g": g, "kb": kb,
                  "lk": groups.combine(g, groups.factor(q["line"].to_numpy(float)))}
-        touched_groups = pd.MultiIndex.from_frame(q.iloc[groups.first_per(g)][GROUP].astype(
-            object)) if len(q) else pd.MultiIndex.from_tuples([], names=GROUP)
+        # Groups of open arbitrage windows that this poll re-examined (few: built lazily).
+        touched_groups: set[tuple] = set()
+        if self._open and len(q):
+            heads = groups.first_per(g)
+            touched_groups = set(zip(*(q[c].to_numpy(object)[heads] for c in GROUP),
+                                     strict=True))
 
         moves = self._movements(q, kb, dark, now)
         steam, members = self._steam(moves, now)
@@ -416,8 +410,7 @@ class AnalyticsEngine:
         opened, closed = self._track_arbs(arbs, touched_groups, now)
         mids = middles(q, prob_fn=self.prob_fn, bankroll=prm.bankroll, now=now,
                        min_ev=prm.min_middle_ev, screened=sc, best=best)
-        flagged = sc.quotes[np.isin(sc.quotes["reason"].to_numpy(), list(EXCLUDING))
-                            | (sc.quotes["reason"] == "line_iqr").to_numpy()]
+        flagged = sc.quotes[(sc.quotes["reason"] != "").to_numpy()]
         return AnalyticsResult(
             now=now, movements=moves, steam=steam, steam_members=members, arbs=arbs,
             arbs_opened=opened, arbs_closed=closed, middles=mids, consensus=sc.consensus,
