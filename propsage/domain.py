@@ -13,6 +13,7 @@ import unicodedata
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -154,14 +155,24 @@ def normalize_player_id(name: str) -> str:
     return "-".join(parts)
 
 
+@lru_cache(maxsize=1 << 18)
+def _offer_id(game_id: str, player_id: str, market: str, book: str, line: float) -> str:
+    point = "" if line != line else f"{float(line):g}"  # NaN (no point) -> ''
+    key = f"{game_id}|{player_id}|{market}|{book}|{point}"
+    return hashlib.blake2b(key.encode(), digest_size=8).hexdigest()
+
+
 def offer_ids(frame: pd.DataFrame) -> pd.Series:
-    """Vectorised stable offer ids from the key columns (game, player, market, book, line)."""
-    line = frame["line"].map(lambda v: "" if pd.isna(v) else f"{float(v):g}")
-    key = (
-        frame["game_id"].astype(str) + "|" + frame["player_id"].astype(str) + "|"
-        + frame["market"].astype(str) + "|" + frame["book"].astype(str) + "|" + line
-    )
-    return key.map(lambda k: hashlib.blake2b(k.encode(), digest_size=8).hexdigest())
+    """Stable offer ids: a hash of (game, player, market, book, line); cached per key."""
+    ids = [
+        _offer_id(g, p, m, b, ln) for g, p, m, b, ln in zip(
+            frame["game_id"].astype(str).to_numpy(object),
+            frame["player_id"].astype(str).to_numpy(object),
+            frame["market"].astype(str).to_numpy(object),
+            frame["book"].astype(str).to_numpy(object),
+            frame["line"].to_numpy(dtype=float, na_value=np.nan), strict=True)
+    ]
+    return pd.Series(ids, index=frame.index, dtype=object)
 
 
 def empty_offers() -> pd.DataFrame:

@@ -29,10 +29,14 @@ BASE = [("Derrick Henry", "draftkings", 85.5, -115, -105),
 
 
 def test_migrations_are_applied_once_on_open(db_path):
+    from propsage.store import _migrations
+
+    versions = [v for v, _ in _migrations()]
     Store(db_path).close()
     s = Store(db_path)
-    assert s.schema_version == 2
-    assert s.query("SELECT count(*) AS n FROM schema_version")["n"].iloc[0] == 2
+    assert s.schema_version == max(versions)
+    applied = s.query("SELECT version FROM schema_version ORDER BY version")["version"].tolist()
+    assert applied == versions
     s.close()
 
 

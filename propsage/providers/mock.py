@@ -211,6 +211,7 @@ class MockDataProvider(BaseProvider):
         nb = len(self.books)
         frame = pm.loc[pm.index.repeat(nb)].reset_index().rename(columns={"index": "pm"})
         frame["book"] = np.tile(np.array(self.books, dtype=object), len(pm))
+        frame["player_id"] = frame["player_name"].map(normalize_player_id).astype(object)
         book_rng = self._rng("books", game.id)
         hold = book_rng.uniform(0.04, 0.08, size=nb)
         shade = book_rng.normal(0, 0.04, size=nb)
@@ -356,7 +357,7 @@ class MockDataProvider(BaseProvider):
             "is_live": live, "is_suspended": suspended,
             "book_last_update": now, "fetched_at": now,
         })
-        out["player_id"] = out["player_name"].map(normalize_player_id)
+        out["player_id"] = f["player_id"].to_numpy()
         return as_offer_frame(out)
 
     def history(self, games_back: int = 16) -> pd.DataFrame:

@@ -17,6 +17,7 @@ a filter, the sort or the page changes, or on ``resort()``.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import threading
 import time
@@ -384,7 +385,7 @@ class DashboardState(param.Parameterized):
     def _tick(self, arrivals: list[Arrival]) -> None:
         t0 = time.perf_counter()
         now = self.clock()
-        odds, games_changed, provider_changed = [], False, False
+        odds, alerts, games_changed, provider_changed = [], [], False, False
         for a in arrivals:
             ev = a.event
             if not self._in_scope(ev):
@@ -396,7 +397,9 @@ class DashboardState(param.Parameterized):
             elif ev.kind == EventKind.PROVIDER_STATUS:
                 provider_changed = True
             elif ev.kind in STEAM_KINDS or ev.kind in OPPORTUNITY_KINDS:
-                self._add_alerts(ev)
+                alerts.append(ev)
+        if alerts:
+            self._add_alerts(alerts)
         patch: dict[str, list[tuple[int, Any]]] = {}
         stream = None
         reset = False
@@ -511,16 +514,27 @@ class DashboardState(param.Parameterized):
         self.quota = health.requests_remaining
 
     # -- alerts ---------------------------------------------------------------------------
-    def _add_alerts(self, ev: LiveEvent) -> None:
-        items = describe(ev, self._player_names())
-        if not items:
-            return
-        if ev.kind in STEAM_KINDS:
-            self.steam_items = (items[::-1] + self.steam_items)[:MAX_FEED_ITEMS]
-            if self.selected and any(it["key"] == self.selected for it in items):
-                self._chart_marks([it for it in items if it["key"] == self.selected])
-        else:
-            self.opportunity_items = (items[::-1] + self.opportunity_items)[:MAX_FEED_ITEMS]
+    def _add_alerts(self, events: list[LiveEvent]) -> None:
+        """Add a tick's alert events to the feeds: each feed re-renders once per tick."""
+        names = self._player_names()
+        steam: list[dict] = []
+        opportunities: list[dict] = []
+        # Newest first, and only as many as a feed shows: a burst of hundreds of line moves
+        # must not cost hundreds of descriptions.
+        for ev in reversed(events):
+            target = steam if ev.kind in STEAM_KINDS else opportunities
+            if len(target) >= MAX_FEED_ITEMS:
+                continue
+            if isinstance(ev.data, pd.DataFrame) and len(ev.data) > MAX_FEED_ITEMS:
+                ev = dataclasses.replace(ev, data=ev.data.tail(MAX_FEED_ITEMS))
+            items = describe(ev, names)
+            target.extend(items[::-1])
+        if steam:
+            self.steam_items = (steam + self.steam_items)[:MAX_FEED_ITEMS]
+            if self.selected and any(it["key"] == self.selected for it in steam):
+                self._chart_marks([it for it in steam if it["key"] == self.selected])
+        if opportunities:
+            self.opportunity_items = (opportunities + self.opportunity_items)[:MAX_FEED_ITEMS]
 
     def _player_names(self) -> dict[str, str]:
         if not self._names and len(self._props):
