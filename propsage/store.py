@@ -20,11 +20,11 @@ import pyarrow as pa
 
 from propsage.changes import (
     GROUP,
-    group_keys,
     STATE_COLUMNS,
     ChangeSet,
     detect_changes,
     empty_state,
+    group_keys,
     main_lines,
     movements,
 )

@@ -171,8 +171,11 @@ def test_no_future_snapshot_can_reach_a_decision(past, future_a, future_b, model
     a = run_backtest(history_db(past + future_a), strategy).bets
     b = run_backtest(history_db(past + future_b), strategy).bets
     key = ["prop_offer_id", "side"]
-    assert a[DECISION_COLUMNS].sort_values(key).reset_index(drop=True).equals(
-        b[DECISION_COLUMNS].sort_values(key).reset_index(drop=True))
+
+    def decisions(bets: pd.DataFrame) -> pd.DataFrame:
+        return bets[DECISION_COLUMNS].astype(object).sort_values(key).reset_index(drop=True)
+
+    assert decisions(a).equals(decisions(b))
     assert (a["fetched_at"] <= a["decided_at"]).all()
 
 

@@ -81,7 +81,7 @@ def test_the_research_view_reads_the_same_rows_as_the_store(store, tmp_path):
     pd.testing.assert_frame_equal(got, want, check_dtype=False)
     assert con.execute("SELECT value FROM results").fetchall() == [(22.0,)]
     assert con.execute("SELECT available FROM propsage_sources WHERE source = 'live_db'"
-                       ).fetchone() == (False,)
+                       ).fetchall() == [(False,)]
 
 
 def test_a_free_live_db_adds_its_unsealed_days_without_duplicates(db_path, tmp_path):
@@ -92,7 +92,7 @@ def test_a_free_live_db_adds_its_unsealed_days_without_duplicates(db_path, tmp_p
     by_day = con.execute("SELECT CAST(fetched_at AS DATE)::VARCHAR, count(*) FROM odds_snapshots "
                          "GROUP BY 1 ORDER BY 1").fetchall()
     assert by_day == [("2025-11-20", 4), ("2025-11-21", 2)]
-    assert con.execute("SELECT count(*) FROM prop_offers").fetchone() == (4,)
+    assert con.execute("SELECT count(*) FROM prop_offers").fetchall() == [(4,)]
 
 
 def test_a_live_db_held_by_another_process_falls_back_to_parquet(db_path, tmp_path):
@@ -106,9 +106,9 @@ def test_a_live_db_held_by_another_process_falls_back_to_parquet(db_path, tmp_pa
     try:
         assert holder.stdout.readline().strip() == "ready"
         con = connect(tmp_path, live_db=db_path)
-        assert con.execute("SELECT count(*) FROM odds_snapshots").fetchone() == (6,)
+        assert con.execute("SELECT count(*) FROM odds_snapshots").fetchall() == [(6,)]
         assert con.execute("SELECT available FROM propsage_sources WHERE source = 'live_db'"
-                           ).fetchone() == (False,)
+                           ).fetchall() == [(False,)]
     finally:
         holder.kill()
         holder.wait()
@@ -136,3 +136,14 @@ def test_export_command_writes_a_closed_store(db_path, tmp_path, capsys):
     assert "exported" in capsys.readouterr().out
     # Games are partitioned by the UTC date of their start.
     assert read_manifest(tmp_path, "games_live").keys() == {"nba/2025-11-21", "nfl/2025-11-22"}
+
+
+def test_the_layout_reads_as_a_hive_dataset_outside_duckdb(store, tmp_path):
+    import pyarrow.dataset as ds
+
+    fill(store)
+    export_parquet(store, tmp_path, seal_all=True)
+    data = ds.dataset(tmp_path / "odds_snapshots", format="parquet", partitioning="hive")
+    table = data.to_table(filter=ds.field("league") == "nba")
+    assert table.num_rows == 4
+    assert {"league", "date", "prop_offer_id", "fetched_at"} <= set(table.column_names)

@@ -163,12 +163,12 @@ def forecast_scores(forecasts: pd.DataFrame) -> dict[str, Any]:
         return {"n": 0}
     y = f["won"].to_numpy(float)
     pm, pk = f["p_model"].to_numpy(float), f["p_market"].to_numpy(float)
-    games = f["game_id"].to_numpy(object)
+    games = f["game_id"]
     ll_m, ll_k = log_loss(pm, y), log_loss(pk, y)
     br_m, br_k = brier(pm, y), brier(pk, y)
     coin = log_loss(np.full(len(y), 0.5), y)
     return {
-        "n": int(len(f)), "games": int(len(set(games))),
+        "n": int(len(f)), "games": int(games.nunique()),
         "log_loss_model": float(ll_m.mean()), "log_loss_market": float(ll_k.mean()),
         "log_loss_coin": float(coin.mean()),
         "brier_model": float(br_m.mean()), "brier_market": float(br_k.mean()),

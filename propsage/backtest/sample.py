@@ -9,6 +9,7 @@ same truth) give the pricer its priors. Books lag the true mean, so a sharp cons
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -128,3 +129,8 @@ def build_sample(path: str | Path = DEFAULT_SAMPLE, *, n_games: int = 6, seed: i
         store.upsert_games(provider.get_games(), provider.now())
         store.write_results(simulated_results(provider, seed))
     return path
+
+
+def sample_db(path: str | Path | None = None) -> Path:
+    """The sample store: ``path``, else $PROPSAGE_SAMPLE_DB, else data/sample.duckdb (built once)."""
+    return build_sample(Path(path or os.environ.get("PROPSAGE_SAMPLE_DB") or DEFAULT_SAMPLE))

@@ -50,7 +50,10 @@ def cluster_bootstrap_ratio(num: npt.ArrayLike, den: npt.ArrayLike, clusters: np
 
 
 def _factorize(values: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
-    codes, uniq = pd.factorize(np.asarray(values, dtype=object))
+    if isinstance(getattr(values, "dtype", None), pd.CategoricalDtype):   # codes are free
+        codes, uniq = pd.factorize(np.asarray(pd.Series(values).cat.codes))
+    else:
+        codes, uniq = pd.factorize(np.asarray(values, dtype=object))
     return codes.astype(np.int64), np.asarray(uniq)
 
 

@@ -11,6 +11,10 @@ A ``Strategy`` is a frozen dataclass, written in Python or loaded from a small T
     staking = "kelly"
     kelly_fraction = 0.25
 
+``screen = true`` runs the analytics outlier guard (``propsage.analytics.screen``) on each
+decision board first and drops the quotes it flags (a price stored under the wrong line, an
+impossible hold, an off-market price): they neither count in the consensus nor get bet.
+
 ``model``:
   - ``consensus``: the fair probability of an offer is the no-vig consensus of the OTHER books
     quoting that player-market at the decision time, converted to the offer's line through the
@@ -60,6 +64,7 @@ class Strategy:
     min_ev: float = 0.02                    # p_fair * decimal - 1 at the price taken
     max_ev: float = 0.30                    # larger "edges" are stale or bad quotes
     min_books: int = 3                      # other books needed for a consensus
+    screen: bool = False                    # drop quotes propsage.analytics.screen flags
     books: tuple[str, ...] = ()             # books we bet at (empty: any)
     consensus_books: tuple[str, ...] = ()   # books forming the consensus (empty: all)
     markets: tuple[str, ...] = ()           # empty: all
