@@ -50,6 +50,27 @@ from propsage.ui.session import Arrival, SessionFeed
 
 log = logging.getLogger(__name__)
 
+# Every session receives the same events: describe each once for all of them. Keyed by the
+# event's identity and content stamp (events live only until every session drained them).
+_DESCRIBED: OrderedDict[tuple, list[dict]] = OrderedDict()
+_DESCRIBED_LOCK = threading.Lock()
+
+
+def _describe_shared(ev: LiveEvent, names: dict[str, str]) -> list[dict]:
+    key = (id(ev), ev.kind, ev.game_id, ev.timestamp)
+    with _DESCRIBED_LOCK:
+        hit = _DESCRIBED.get(key)
+    if hit is not None:
+        return hit
+    if isinstance(ev.data, pd.DataFrame) and len(ev.data) > MAX_FEED_ITEMS:
+        ev = dataclasses.replace(ev, data=ev.data.tail(MAX_FEED_ITEMS))
+    items = describe(ev, names)
+    with _DESCRIBED_LOCK:
+        _DESCRIBED[key] = items
+        while len(_DESCRIBED) > 4096:
+            _DESCRIBED.popitem(last=False)
+    return items
+
 MOVE_SECONDS = 3.0        # how long a moved line stays highlighted
 STATUS_SECONDS = 2.0      # how often provider health and the scoreboard are re-read
 MAX_FEED_ITEMS = 100
@@ -525,9 +546,7 @@ class DashboardState(param.Parameterized):
             target = steam if ev.kind in STEAM_KINDS else opportunities
             if len(target) >= MAX_FEED_ITEMS:
                 continue
-            if isinstance(ev.data, pd.DataFrame) and len(ev.data) > MAX_FEED_ITEMS:
-                ev = dataclasses.replace(ev, data=ev.data.tail(MAX_FEED_ITEMS))
-            items = describe(ev, names)
+            items = _describe_shared(ev, names)
             target.extend(items[::-1])
         if steam:
             self.steam_items = (steam + self.steam_items)[:MAX_FEED_ITEMS]
