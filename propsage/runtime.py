@@ -84,7 +84,12 @@ def get_runtime(settings: Settings | None = None, *, start: bool = True) -> Runt
         if _runtime is None:
             _runtime = build_runtime(settings)
             if start and _runtime.settings.realtime:
-                _runtime.ingestor.start()
+                scheduler = _runtime.ingestor.start()
+                from propsage.research import schedule_export
+
+                # Sealed Parquet for researchers: readable while this process holds the DB.
+                schedule_export(scheduler, _runtime.store, _runtime.settings.parquet_dir,
+                                minutes=60)
             if _runtime.settings.metrics_port:
                 from propsage import metrics
 

@@ -158,8 +158,12 @@ def history_db(rows: list[tuple[float, tuple]]) -> duckdb.DuckDBPyConnection:
     return con
 
 
-past = st.lists(st.tuples(st.floats(6.0, 12.0), snapshot), min_size=2, max_size=12)
-future = st.lists(st.tuples(st.floats(0.01, 5.99), snapshot), min_size=1, max_size=12)
+# The store never holds two snapshots of one offer at one instant: keep (time, offer) unique.
+ONE_PER_INSTANT = {"unique_by": lambda r: (round(r[0], 3), r[1][0], r[1][1])}
+past = st.lists(st.tuples(st.floats(6.0, 12.0), snapshot), min_size=2, max_size=12,
+                **ONE_PER_INSTANT)
+future = st.lists(st.tuples(st.floats(0.01, 5.99), snapshot), min_size=1, max_size=12,
+                  **ONE_PER_INSTANT)
 
 
 @settings(max_examples=30, deadline=None)
@@ -181,7 +185,7 @@ def test_no_future_snapshot_can_reach_a_decision(past, future_a, future_b, model
 
 @settings(max_examples=60, deadline=None)
 @given(rows=st.lists(st.tuples(st.floats(0.01, 12.0), snapshot), min_size=1, max_size=16,
-                     unique_by=lambda r: (round(r[0], 3), r[1][0], r[1][1])),
+                     **ONE_PER_INSTANT),
        decide=st.floats(0.5, 11.0))
 def test_board_matches_a_brute_force_replay_of_the_history(rows, decide):
     t = at(decide)
@@ -213,3 +217,31 @@ def test_a_parquet_export_backtests_like_the_live_store(tmp_path):
     assert exported.bets[DECISION_COLUMNS + ["outcome"]].equals(
         live.bets[DECISION_COLUMNS + ["outcome"]])
     assert np.array_equal(exported.bets["profit_flat"], live.bets["profit_flat"])
+
+
+def test_boards_of_several_leagues_keep_each_rows_market_and_book():
+    store = Store(":memory:")
+    rows = []
+    for gid, league in (("n1", "nba"), ("f1", "nfl")):
+        store.upsert_games([Game(id=gid, league=league, start_time=START.to_pydatetime(),
+                                 home_team="H", away_team="A")], START - pd.Timedelta(days=1))
+        rows += [{"game_id": gid, "league": league, "market": "h2h", "book": b, "line": 0.0,
+                  "over_price": -150, "under_price": 130, "fetched_at": at(8)} for b in BOOKS]
+    store.apply_offers(as_offer_frame(rows), now=at(8))
+    games = pd.DataFrame({"game_id": ["n1", "f1"], "league": ["nba", "nfl"],
+                          "start_time": [START, START]})
+    board = read_boards(store.cursor(), games, [pd.Timedelta(hours=6)])
+    got = sorted(zip(board["game_id"].astype(str), board["league"].astype(str),
+                     board["market"].astype(str), board["book"].astype(str), strict=True))
+    assert got == sorted((g, lg, "h2h", b) for g, lg in (("n1", "nba"), ("f1", "nfl"))
+                         for b in BOOKS)
+
+
+def test_quotes_unchanged_for_longer_than_max_quote_age_are_not_bet():
+    store = new_store()
+    put(store, at(30), [("fanduel", 20.5, 120, -150)])                # a day-old soft price
+    put(store, at(8), [("draftkings", 20.5, -110, -110), ("betmgm", 20.5, -110, -110),
+                       ("williamhill_us", 20.5, -110, -110)], )
+    fresh = Strategy(min_ev=0.05, max_quote_age="12h")
+    assert list(run_backtest(store, Strategy(min_ev=0.05)).bets["book"]) == ["fanduel"]
+    assert run_backtest(store, fresh).bets.empty

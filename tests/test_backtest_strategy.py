@@ -59,3 +59,8 @@ def test_to_dict_round_trips_through_json():
     s = Strategy(books=("fanduel",), decide_before=("2h",))
     again = load_strategy(json.loads(json.dumps(s.to_dict())))
     assert again == s
+
+
+def test_max_quote_age_parses_like_the_decision_times():
+    assert Strategy(max_quote_age="1.5d").max_quote_age == pd.Timedelta(hours=36)
+    assert Strategy().to_dict()["max_quote_age"] is None

@@ -147,3 +147,17 @@ def test_the_layout_reads_as_a_hive_dataset_outside_duckdb(store, tmp_path):
     table = data.to_table(filter=ds.field("league") == "nba")
     assert table.num_rows == 4
     assert {"league", "date", "prop_offer_id", "fetched_at"} <= set(table.column_names)
+
+
+def test_a_backtest_runs_on_the_view_of_parquet_plus_the_live_file(db_path, tmp_path):
+    from propsage.backtest import Strategy, run_backtest
+
+    anything = Strategy(min_ev=-1.0, max_ev=10.0, min_books=1, decide_before=("3h",))
+    with Store(db_path) as store:
+        fill(store)
+        export_parquet(store, tmp_path, now=DAY2)              # day 1 sealed, day 2 live only
+        live = run_backtest(store, anything).bets
+    view = run_backtest(connect(tmp_path, live_db=db_path), anything).bets
+    assert len(live) == 2
+    assert view[["game_id", "book", "side", "price"]].astype(object).equals(
+        live[["game_id", "book", "side", "price"]].astype(object))

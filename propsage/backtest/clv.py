@@ -154,7 +154,7 @@ def clv_summary(bets: pd.DataFrame) -> dict[str, Any]:
 def clv_by(bets: pd.DataFrame, key: str = "book") -> pd.DataFrame:
     """CLV per book (or market...): bets, share beating the close with Wilson CI, mean CLV EV."""
     rows = []
-    for k, b in bets.groupby(key, sort=True):
+    for k, b in bets.groupby(bets[key].astype(str), sort=True):   # text order, always
         blk = _block(b, "clv_ev")
         same = _block(b, "clv_ev_same_line")
         rows.append({key: k, "bets": blk["n"], "beat_close": blk["beat_close"],

@@ -90,7 +90,8 @@ def snapshot_table(con: duckdb.DuckDBPyConnection, games: pd.DataFrame) -> str:
     """The table to read snapshots from: ``odds_snapshots`` itself when it is a base table, else
     (a view, e.g. over Parquet) a temporary copy of the games' rows, so rows have a ``rowid``."""
     kind = con.execute("SELECT table_type FROM information_schema.tables "
-                       "WHERE table_name = 'odds_snapshots'").fetchall()
+                       "WHERE table_name = 'odds_snapshots' AND table_catalog = "
+                       "current_database() AND table_schema = current_schema()").fetchall()
     if kind and kind[0][0] == "BASE TABLE":
         return "odds_snapshots"
     con.register("bt_scope", games[["game_id"]].astype(object))
@@ -109,8 +110,9 @@ def read_boards(con: duckdb.DuckDBPyConnection, games: pd.DataFrame,
 
     One row per (offer, offset) with ``decision`` = the offset's index and ``decided_at`` =
     start - offset, found by an ``ASOF JOIN`` of the (offer, decision time) grid on the
-    snapshots (an offer first seen after ``decided_at`` has no row). Text columns come back as
-    categoricals; ``rid`` is the snapshot's rowid (``offer_text`` reads its offer id and player).
+    snapshots (an offer first seen after ``decided_at`` has no row). Rows come decision by
+    decision, in a fixed order within each. Text columns come back as categoricals; ``rid`` is
+    the snapshot's rowid (``offer_text`` reads its offer id and player).
     """
     table = table or snapshot_table(con, games)
     g = games[["game_id", "league", "start_time"]].reset_index(drop=True).copy()
@@ -126,8 +128,6 @@ def read_boards(con: duckdb.DuckDBPyConnection, games: pd.DataFrame,
     # Steps as temp tables (one CTE statement ran slower): the slim, pre-sorted (integer offer
     # key, time, rowid) relation; the (offer, decision time) grid; their ASOF JOIN, whose
     # rowids then fetch the full rows. Sorting only the slim relation keeps the join cheap.
-    # The board is ordered by a hash of (decision, offer): a fixed row order makes every
-    # float sum downstream reproducible whatever else is stored.
     build = [
         f"""CREATE OR REPLACE TEMP TABLE bt_sn AS
             SELECT hash(s.prop_offer_id) AS ok, c.gi, s.fetched_at, s.rowid AS rid
@@ -143,40 +143,45 @@ def read_boards(con: duckdb.DuckDBPyConnection, games: pd.DataFrame,
         f"""CREATE OR REPLACE TEMP TABLE bt_board AS
             SELECT h.decision, h.gi, h.rid, s.market, s.book, s.line_numeric, s.over_price,
                    s.under_price, s.fair_over_prob, epoch_us(s.fetched_at) AS fetched_us,
-                   hash(h.decision, s.game_id, s.player_id, s.market) AS gkey,
                    hash(s.game_id, s.player_id, s.market) AS pmkey, hash(s.book) AS bkey,
-                   hash(s.market, c.league) AS mkey, hash(h.decision, s.prop_offer_id) AS skey
+                   hash(s.market, c.league) AS mkey
             FROM bt_hit h JOIN {table} s ON s.rowid = h.rid JOIN bt_games c ON h.gi = c.gi
-            WHERE s.is_active AND NOT s.is_suspended
-            ORDER BY skey""",
+            WHERE s.is_active AND NOT s.is_suspended""",
         "DROP TABLE temp.bt_sn", "DROP TABLE temp.bt_grid", "DROP TABLE temp.bt_hit",
     ]
-    fetch = """
-        SELECT decision, gi, rid, line_numeric, over_price, under_price, fair_over_prob,
-               fetched_us, gkey, pmkey, bkey, mkey
-        FROM bt_board ORDER BY skey"""
     con.register("bt_games", g)
     con.register("bt_offsets", offs)
     try:
         for i, sql in enumerate(build):
             con.execute(sql, {"markets": list(markets)} if markets and i == 0 else None)
-        tbl = con.sql(fetch).to_arrow_table()
+        # Arrow -> pandas converts the chunked columns in parallel: faster than per column.
+        df = con.sql("SELECT * EXCLUDE (market, book) FROM bt_board").to_arrow_table().to_pandas()
         books = con.sql("SELECT DISTINCT bkey AS k, book AS v FROM bt_board").df()
         mk = con.sql("SELECT DISTINCT mkey AS k, market AS v FROM bt_board").df()
     finally:
         con.unregister("bt_games")
         con.unregister("bt_offsets")
+    decision = df["decision"].to_numpy(np.int64)
+    pmkey = df["pmkey"].to_numpy(np.uint64)
+    bkey = df["bkey"].to_numpy(np.uint64)
+    line = df["line_numeric"].to_numpy(float)
+    gkey = mix_keys(pmkey, decision.astype(np.uint64))
+    # A fixed row order (by decision, player-market, book, line) makes every float sum
+    # downstream reproducible, whatever else the store holds.
+    # Decision-major, so each decision's board (and the close) is a contiguous slice.
+    within = mix_keys(gkey, bkey, np.nan_to_num(line, nan=-1e9).view(np.uint64))
+    order = np.argsort((decision.astype(np.uint64) << np.uint64(58))
+                       | (within >> np.uint64(6)), kind="stable")
 
-    def col(name: str, dtype: Any = None) -> np.ndarray:
-        return tbl.column(name).to_numpy(zero_copy_only=False) if dtype is None else \
-            tbl.column(name).to_numpy(zero_copy_only=False).astype(dtype, copy=False)
+    def arr(name: str, dtype: Any) -> np.ndarray:
+        return df[name].to_numpy(dtype)[order]
 
-    gi = col("gi", np.int64)
-    decision = col("decision", np.int64)
+    gi = arr("gi", np.int64)
+    decision = decision[order]
     start = g["start_time"].to_numpy("datetime64[us]")
     us = offs["us"].to_numpy("timedelta64[us]")
     lg_codes, lg_names = pd.factorize(g["league"].astype(object))
-    bkey, mkey = col("bkey", np.uint64), col("mkey", np.uint64)
+    mkey = arr("mkey", np.uint64)
     out = pd.DataFrame({
         "decision": decision,
         "decided_at": pd.DatetimeIndex(start[gi] - us[decision]).tz_localize("UTC"),
@@ -184,24 +189,36 @@ def read_boards(con: duckdb.DuckDBPyConnection, games: pd.DataFrame,
         "game_id": pd.Categorical.from_codes(gi, pd.Index(g["game_id"])),
         "league": pd.Categorical.from_codes(lg_codes[gi], pd.Index(lg_names)),
         "market": _decode(mkey, mk),
-        "book": _decode(bkey, books),
-        "line_numeric": col("line_numeric", float),
-        "over_price": col("over_price", float),
-        "under_price": col("under_price", float),
-        "fair_over_prob": col("fair_over_prob", float),
-        "fetched_at": pd.DatetimeIndex(col("fetched_us", np.int64).view("datetime64[us]"))
+        "book": _decode(bkey[order], books),
+        "line_numeric": line[order],
+        "over_price": arr("over_price", float),
+        "under_price": arr("under_price", float),
+        "fair_over_prob": arr("fair_over_prob", float),
+        "fetched_at": pd.DatetimeIndex(arr("fetched_us", np.int64).view("datetime64[us]"))
         .tz_localize("UTC"),
-        "gkey": col("gkey", np.uint64), "pmkey": col("pmkey", np.uint64),
-        "bkey": bkey, "mkey": mkey, "rid": col("rid", np.int64),
-    })
+        "gkey": gkey[order], "pmkey": pmkey[order], "bkey": bkey[order], "mkey": mkey,
+        "rid": arr("rid", np.int64),
+    }, copy=False)      # fresh arrays: no need to copy them into consolidated blocks
     out.attrs["snapshot_table"] = table
     return out
 
 
+def mix_keys(*keys: np.ndarray) -> np.ndarray:
+    """One uint64 key from several (a multiplicative hash; collisions ~ n^2 / 2^64)."""
+    out = np.zeros(len(keys[0]), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for k in keys:
+            out = (out ^ k.astype(np.uint64)) * np.uint64(0x9E3779B97F4A7C15)
+            out ^= out >> np.uint64(29)
+    return out
+
+
 def _decode(keys: np.ndarray, lookup: pd.DataFrame) -> pd.Categorical:
-    """Text of hashed keys as a categorical (codes found once per distinct key)."""
-    codes = pd.Index(lookup["k"].to_numpy(np.uint64)).get_indexer(keys)
-    return pd.Categorical.from_codes(codes, pd.Index(lookup["v"].astype(object)))
+    """Text of hashed keys as a categorical (several keys may share one text)."""
+    text_codes, texts = pd.factorize(lookup["v"].astype(object))
+    at = pd.Index(lookup["k"].to_numpy(np.uint64)).get_indexer(keys)
+    return pd.Categorical.from_codes(np.where(at >= 0, text_codes[at], -1),
+                                     pd.Index(texts, dtype=object))
 
 
 def offer_text(con: duckdb.DuckDBPyConnection, table: str, rids: np.ndarray) -> pd.DataFrame:
@@ -251,8 +268,11 @@ def screened(board: pd.DataFrame) -> np.ndarray:
 def price_board(board: pd.DataFrame, strategy: Strategy) -> pd.DataFrame:
     """Add the model's fair P(over) (``p_fair``), its book count and the quote's own no-vig.
 
-    With ``strategy.screen`` the flagged quotes are dropped first.
+    Quotes older than ``strategy.max_quote_age`` and, with ``strategy.screen``, those the
+    analytics screen flags are dropped first.
     """
+    if strategy.max_quote_age is not None:
+        board = board[(board["decided_at"] - board["fetched_at"]) <= strategy.max_quote_age]
     if strategy.screen and len(board):
         board = board[screened(board)]
     p_own, _ = no_vig(board, strategy.devig)
@@ -267,44 +287,56 @@ def price_board(board: pd.DataFrame, strategy: Strategy) -> pd.DataFrame:
     return out
 
 
-def candidates(priced: pd.DataFrame, strategy: Strategy) -> pd.DataFrame:
-    """Rows x sides passing the strategy's filters, with price, decimal, fair prob and EV."""
-    parts = []
+def candidates(priced: pd.DataFrame, strategy: Strategy) -> dict[str, np.ndarray]:
+    """Arrays over (row, side) pairs passing the strategy's filters: row, over (bool), price,
+    p_model (fair prob of the side), decimal, ev."""
     p = priced["p_fair"].to_numpy(float)
     keep = ~np.isnan(p)
     if strategy.model == "consensus":
         keep &= priced["n_books"].to_numpy(float) >= strategy.min_books
     if strategy.books:
         keep &= priced["book"].isin(list(strategy.books)).to_numpy()
+    parts = []
     for side in strategy.sides:
-        price = priced["over_price" if side == "over" else "under_price"].to_numpy(float)
-        p_side = p if side == "over" else 1.0 - p
-        ok = keep & ~np.isnan(price)
-        dec = np.full(len(price), np.nan)
-        dec[ok] = american_to_decimal(price[ok])
+        over = side == "over"
+        price = priced["over_price" if over else "under_price"].to_numpy(float)
+        rows = np.flatnonzero(keep & ~np.isnan(price))
+        p_side = p[rows] if over else 1.0 - p[rows]
+        dec = np.asarray(american_to_decimal(price[rows]), dtype=float)
         ev = p_side * dec - 1.0
-        with np.errstate(invalid="ignore"):
-            ok &= (ev >= strategy.min_ev) & (ev <= strategy.max_ev)
-        idx = np.flatnonzero(ok)
-        parts.append(priced.iloc[idx].assign(side=side, price=price[idx], p_model=p_side[idx],
-                                             decimal=dec[idx], ev=ev[idx]))
-    return pd.concat(parts, ignore_index=True)
+        ok = (ev >= strategy.min_ev) & (ev <= strategy.max_ev)
+        parts.append({"row": rows[ok], "over": np.full(int(ok.sum()), over),
+                      "price": price[rows][ok], "p_model": p_side[ok], "decimal": dec[ok],
+                      "ev": ev[ok]})
+    return {k: np.concatenate([part[k] for part in parts]) for k in parts[0]} if parts else {}
 
 
 def select_bets(priced: pd.DataFrame, strategy: Strategy) -> pd.DataFrame:
     """The strategy's bets from priced decision boards (never from anything later).
 
-    Candidates run earliest decision first, then highest EV (ties: book key, line), and the
-    first per player-market (or per offer and side) is kept.
+    Per player-market (or per offer and side) the bet is the earliest decision's candidate
+    with the highest EV (ties: the first in the board's fixed row order).
     """
     c = candidates(priced, strategy)
-    order = np.lexsort((c["line_numeric"].to_numpy(float), c["bkey"].to_numpy(np.uint64),
-                        -c["ev"].to_numpy(float), c["decision"].to_numpy(np.int64)))
-    bets = c.iloc[order]
-    if strategy.one_bet_per == "player_market":
-        bets = bets.drop_duplicates("pmkey", keep="first")
-    elif strategy.one_bet_per == "offer":       # an offer is (player-market, book, line)
-        bets = bets.drop_duplicates(["pmkey", "bkey", "line_numeric", "side"], keep="first")
+    if not c or len(c["row"]) == 0:
+        return priced.iloc[:0].assign(side="", price=np.nan, p_model=np.nan, decimal=np.nan,
+                                      ev=np.nan)
+    rows = c["row"]
+    decision = priced["decision"].to_numpy(np.int64)[rows]
+    pmkey = priced["pmkey"].to_numpy(np.uint64)[rows]
+    # Smaller is better: an earlier decision first, then a higher EV.
+    score = decision * 1000.0 - c["ev"]
+    pick = np.arange(len(rows))
+    if strategy.one_bet_per != "none":
+        key = pmkey if strategy.one_bet_per == "player_market" else mix_keys(
+            pmkey, priced["bkey"].to_numpy(np.uint64)[rows],
+            np.nan_to_num(priced["line_numeric"].to_numpy(float)[rows], nan=-1e9)
+            .view(np.uint64), c["over"].astype(np.uint64))
+        pick = pd.Series(score).groupby(key, sort=False).idxmin().to_numpy()
+    pick = pick[np.lexsort((c["ev"][pick] * -1, decision[pick]))]
+    bets = priced.iloc[rows[pick]].assign(
+        side=np.where(c["over"][pick], "over", "under"), price=c["price"][pick],
+        p_model=c["p_model"][pick], decimal=c["decimal"][pick], ev=c["ev"][pick])
     return bets.reset_index(drop=True)
 
 
@@ -333,7 +365,8 @@ def _forecasts(priced: pd.DataFrame) -> pd.DataFrame:
     """Model vs the quote's own no-vig P(over) at the last decision time, one row per offer."""
     if priced.empty:
         return priced.assign(p_model=np.nan, p_market=np.nan)
-    last = priced[priced["decision"] == priced["decision"].max()]
+    d = priced["decision"].to_numpy()
+    last = priced.iloc[int(np.searchsorted(d, d.max())):]       # decision-major rows
     cols = ["game_id", "league", "market", "book", "line_numeric", "decided_at", "start_time",
             "pmkey"]
     f = last[cols].copy()
@@ -374,9 +407,13 @@ def run_backtest(source: Any, strategy: Strategy | str | dict | Path, *,
             stage("boards")
             boards = read_boards(con, chunk, [*offsets, pd.Timedelta(microseconds=1)],
                                  strategy.markets, table=table)
-            is_close = boards["decision"] == len(offsets)
-            close = boards[is_close].assign(decision=CLOSE_DECISION)
-            decide = boards[~is_close]
+            # Rows are decision-major: the close (last decision) is the tail slice.
+            n_decide = int(np.searchsorted(boards["decision"].to_numpy(), len(offsets)))
+            close = boards.iloc[n_decide:].assign(decision=CLOSE_DECISION)
+            if strategy.max_quote_age is not None:
+                close = close[(close["start_time"] - close["fetched_at"])
+                              <= strategy.max_quote_age]
+            decide = boards.iloc[:n_decide]
             n_board += len(decide)
             stage("pricing")
             priced = price_board(decide, strategy)

@@ -183,7 +183,7 @@ def breakdown(bets: pd.DataFrame, key: str) -> pd.DataFrame:
     if bets.empty:
         return pd.DataFrame()
     rows = []
-    for k, b in bets.groupby(key, sort=True):
+    for k, b in bets.groupby(bets[key].astype(str), sort=True):   # text order, always
         g = b[b["outcome"] != "ungraded"]
         staked = float(g["stake_flat"].sum())
         d = g[g["outcome"].isin(["win", "loss"])]

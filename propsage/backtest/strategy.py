@@ -15,6 +15,10 @@ A ``Strategy`` is a frozen dataclass, written in Python or loaded from a small T
 decision board first and drops the quotes it flags (a price stored under the wrong line, an
 impossible hold, an off-market price): they neither count in the consensus nor get bet.
 
+``max_quote_age = "24h"`` ignores quotes whose last change is older than that at the decision
+time (and at the close): a history without withdrawals (a change log) keeps dead quotes
+"active" forever.
+
 ``model``:
   - ``consensus``: the fair probability of an offer is the no-vig consensus of the OTHER books
     quoting that player-market at the decision time, converted to the offer's line through the
@@ -65,6 +69,7 @@ class Strategy:
     max_ev: float = 0.30                    # larger "edges" are stale or bad quotes
     min_books: int = 3                      # other books needed for a consensus
     screen: bool = False                    # drop quotes propsage.analytics.screen flags
+    max_quote_age: pd.Timedelta | None = None   # drop quotes unchanged for longer (and at close)
     books: tuple[str, ...] = ()             # books we bet at (empty: any)
     consensus_books: tuple[str, ...] = ()   # books forming the consensus (empty: all)
     markets: tuple[str, ...] = ()           # empty: all
@@ -90,6 +95,8 @@ class Strategy:
         if isinstance(before, str | int | float | pd.Timedelta):
             before = (before,)
         fix("decide_before", tuple(sorted((parse_duration(v) for v in before), reverse=True)))
+        if self.max_quote_age is not None:
+            fix("max_quote_age", parse_duration(self.max_quote_age))
         if self.model not in MODELS:
             raise ValueError(f"model must be one of {MODELS}, got {self.model!r}")
         if self.staking not in STAKING:
@@ -109,6 +116,8 @@ class Strategy:
         """Plain JSON-able fields (durations as minutes)."""
         out = dataclasses.asdict(self)
         out["decide_before"] = [d.total_seconds() / 60.0 for d in self.decide_before]
+        if self.max_quote_age is not None:
+            out["max_quote_age"] = self.max_quote_age.total_seconds() / 60.0
         for k in ("books", "consensus_books", "markets", "leagues", "sides"):
             out[k] = list(out[k])
         return out
