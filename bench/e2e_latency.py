@@ -27,16 +27,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
+
+from propsage.serving import free_port, wait_http
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
@@ -215,26 +215,6 @@ def serve_app() -> None:
 
 
 # -- the driver (python bench/e2e_latency.py) -------------------------------------------------
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_http(url: str, proc: subprocess.Popen, timeout: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise TimeoutError(url)
-
-
 def _pct(values: list[float], q: float) -> float | None:
     return round(float(np.percentile(values, q)), 1) if values else None
 
@@ -259,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
 
     t_start = time.perf_counter()
     tmp = Path(tempfile.mkdtemp(prefix="propsage-e2e-"))
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PROPSAGE_")}
     env.update({
         "PROPSAGE_PROVIDER": "mock", "PROPSAGE_DB": str(tmp / "bench.duckdb"),
@@ -294,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
 
     threading.Thread(target=sample_rss, daemon=True).start()
     try:
-        _wait_http(url, proc)
+        wait_http(url, 90.0, proc)
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
                                          args=CHROMIUM_ARGS)
