@@ -52,6 +52,13 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
+def _as_int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
 def describe(event: LiveEvent, names: dict[str, str] | None = None) -> list[dict[str, Any]]:
     """Feed items for one event: {'t', 'kind', 'key', 'html'} per finding."""
     names = names or {}
@@ -71,7 +78,9 @@ def describe(event: LiveEvent, names: dict[str, str] | None = None) -> list[dict
             direction = _get(r, "direction", "side")
             frm, to = _get(r, "from_line"), _get(r, "to_line", "line")
             if direction is not None:
-                parts.append(html.escape(str(direction)))
+                # engine directions are +1 (toward over / home) and -1 (toward under / away)
+                arrow = {1: "▲ over", -1: "▼ under"}.get(_as_int(direction))
+                parts.append(arrow or html.escape(str(direction)))
             if frm is not None and to is not None:
                 parts.append(f"{_fmt(frm)} → {_fmt(to)}")
             elif to is not None:

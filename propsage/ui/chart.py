@@ -64,6 +64,7 @@ class LineChart(Viewer):
                                               ("over", "@over"), ("under", "@under"),
                                               ("P(over)", "@prob{0.000}")],
                                     formatters={"@t": "datetime"}))
+        self.line_fig.x_range.min_interval = 120_000  # ms: one poll's points still read as clock time
         self.line_fig.legend.location = "top_left"
         self.line_fig.legend.click_policy = "hide"
         self._title = pn.pane.HTML("", margin=(4, 10))
