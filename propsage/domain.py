@@ -157,7 +157,8 @@ def normalize_player_id(name: str) -> str:
 
 @lru_cache(maxsize=1 << 18)
 def _offer_id(game_id: str, player_id: str, market: str, book: str, line: float) -> str:
-    point = "" if line != line else f"{float(line):g}"  # NaN (no point) -> ''
+    # NaN (no point) -> ''; + 0.0 folds -0.0 into 0.0 (a pick'em spread is one offer)
+    point = "" if line != line else f"{float(line) + 0.0:g}"
     key = f"{game_id}|{player_id}|{market}|{book}|{point}"
     return hashlib.blake2b(key.encode(), digest_size=8).hexdigest()
 

@@ -30,3 +30,13 @@ def test_offer_id_is_stable_and_line_specific():
     assert ids[0] == ids[1]
     assert len(set(ids)) == 3
     assert ids[0] == as_offer_frame(rows[:1])["offer_id"].iloc[0]
+
+
+def test_a_pickem_spread_has_one_id_whatever_the_sign_of_zero():
+    from propsage.domain import _offer_id
+
+    _offer_id.cache_clear()
+    neg = _offer_id("g", "", "spreads", "dk", -0.0)
+    _offer_id.cache_clear()
+    pos = _offer_id("g", "", "spreads", "dk", 0.0)
+    assert neg == pos

@@ -70,3 +70,16 @@ def test_a_failing_tick_is_logged_and_the_feed_keeps_working(bus, caplog):
     bus.publish(event())
     feed.drain()
     assert calls == [1, 1] and "tick failed" in caplog.text
+
+
+def test_a_feed_nobody_drains_unsubscribes_itself_instead_of_growing():
+    from propsage.bus import EventBus
+    from propsage.domain import EventKind, LiveEvent
+    from propsage.ui.session import MAX_PENDING, SessionFeed
+
+    bus = EventBus()
+    feed = SessionFeed(bus, ["all"], lambda arrivals: None, schedule=False)
+    for _ in range(MAX_PENDING + 1):
+        bus.publish(LiveEvent(EventKind.ODDS_UPDATE, "g", "nfl", None))
+    assert bus.subscriber_count() == 0
+    assert feed.pending() == 0

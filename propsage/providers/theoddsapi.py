@@ -213,7 +213,7 @@ class TheOddsAPIProvider(BaseProvider):
                   "quota": {"remaining": self.budget.remaining, "used": self.budget.used,
                             "last": self.budget.last}}
         if error:
-            record["error"] = error
+            record["error"] = redact(error, self._key)
         record["data"] = data
         try:
             self.on_response(record)
@@ -245,7 +245,7 @@ class TheOddsAPIProvider(BaseProvider):
                 last_err, status = f"timed out ({type(exc).__name__})", None
                 self._record(path, params, None, error=last_err)
                 continue
-            except httpx.TransportError as exc:
+            except httpx.RequestError as exc:  # transport, decoding, redirects: all retryable
                 why = redact(str(exc), self._key) or type(exc).__name__
                 last_err, status = f"connection error ({type(exc).__name__}: {why})", None
                 self._record(path, params, None, error=last_err)
@@ -262,6 +262,8 @@ class TheOddsAPIProvider(BaseProvider):
                 self._record(path, params, status, data)
                 return data
             message, code = _error_body(resp)
+            # An error body may echo the request URL, key included: never keep it as is.
+            message, code = redact(message, self._key), redact(str(code or ""), self._key)
             self._record(path, params, status, error=f"{code}: {message}")
             if status == 401:
                 self.health.up = False

@@ -30,6 +30,9 @@ class Arrival:
     at: float
 
 
+MAX_PENDING = 5_000  # events; a live session drains every 250 ms, so this means it is gone
+
+
 class SessionFeed:
     """Bridges the event bus to one browser session.
 
@@ -57,6 +60,15 @@ class SessionFeed:
     def _enqueue(self, event: LiveEvent) -> None:
         with self._lock:
             self._queue.append(Arrival(event, time.time()))
+            stalled = len(self._queue) > MAX_PENDING
+            if stalled:
+                self._queue.clear()
+        if stalled and self._unsub is not None:
+            # Nobody drains this feed (its session is gone without telling us): stop holding
+            # every poll's frames for it.
+            log.warning("session: feed not drained for %d events; unsubscribing", MAX_PENDING)
+            self._unsub()
+            self._unsub = None
 
     def resubscribe(self, topics: Iterable[str]) -> None:
         """Follow other topics (e.g. another league or game); drops what is queued."""

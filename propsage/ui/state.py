@@ -50,24 +50,29 @@ from propsage.ui.session import Arrival, SessionFeed
 
 log = logging.getLogger(__name__)
 
-# Every session receives the same events: describe each once for all of them. Keyed by the
-# event's identity and content stamp (events live only until every session drained them).
-_DESCRIBED: OrderedDict[tuple, list[dict]] = OrderedDict()
+# Every session receives the same events: describe each once for all of them. Player names
+# are global (a player_id is one person), so the names every session knows are pooled. The
+# cache holds the event itself, so its id() cannot be reused while the entry lives.
+_DESCRIBED: OrderedDict[int, tuple[LiveEvent, list[dict]]] = OrderedDict()
+_NAMES: dict[str, str] = {}
 _DESCRIBED_LOCK = threading.Lock()
 
 
 def _describe_shared(ev: LiveEvent, names: dict[str, str]) -> list[dict]:
-    key = (id(ev), ev.kind, ev.game_id, ev.timestamp)
     with _DESCRIBED_LOCK:
-        hit = _DESCRIBED.get(key)
-    if hit is not None:
-        return hit
+        hit = _DESCRIBED.get(id(ev))
+        if hit is not None and hit[0] is ev:
+            return hit[1]
+        _NAMES.update(names)
+        pooled = dict(_NAMES)
     if isinstance(ev.data, pd.DataFrame) and len(ev.data) > MAX_FEED_ITEMS:
-        ev = dataclasses.replace(ev, data=ev.data.tail(MAX_FEED_ITEMS))
-    items = describe(ev, names)
+        data_ev = dataclasses.replace(ev, data=ev.data.tail(MAX_FEED_ITEMS))
+    else:
+        data_ev = ev
+    items = describe(data_ev, pooled)
     with _DESCRIBED_LOCK:
-        _DESCRIBED[key] = items
-        while len(_DESCRIBED) > 4096:
+        _DESCRIBED[id(ev)] = (ev, items)
+        while len(_DESCRIBED) > 1024:
             _DESCRIBED.popitem(last=False)
     return items
 
