@@ -68,10 +68,22 @@ def _describe_bad(values: npt.NDArray[np.float64], bad: npt.NDArray[np.bool_]) -
     return ", ".join(parts) + (f" (and {more} more)" if more > 0 else "")
 
 
+def invalid_american(american: npt.ArrayLike) -> npt.NDArray[np.bool_]:
+    """True where a price is present but impossible: infinite or inside (-100, +100)."""
+    a = _floats(american)
+    with np.errstate(invalid="ignore"):
+        return ~np.isnan(a) & (np.isinf(a) | ((a > -100) & (a < 100)))
+
+
+def american_or_nan(american: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """American prices with impossible values as NaN (read as "not offered")."""
+    a = _floats(american)
+    return np.where(invalid_american(a), np.nan, a)
+
+
 def _check_american(x: npt.ArrayLike, where: str = "") -> npt.NDArray[np.float64]:
     a = _floats(x)
-    with np.errstate(invalid="ignore"):
-        bad = ~np.isnan(a) & (np.isinf(a) | ((a > -100) & (a < 100)))
+    bad = invalid_american(a)
     if bad.any():
         suffix = f" in {where}" if where else ""
         raise ValueError(

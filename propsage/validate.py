@@ -5,14 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from propsage.odds import invalid_american
+
 # Markets quoted without a point (one-sided "Yes" or moneyline).
 POINTLESS_MARKETS = frozenset({"h2h", "player_anytime_td", "player_first_td", "player_last_td"})
-
-
-def _bad_american(price: pd.Series) -> np.ndarray:
-    p = price.to_numpy(dtype=float, na_value=np.nan)
-    with np.errstate(invalid="ignore"):
-        return ~np.isnan(p) & (~np.isfinite(p) | ((p > -100) & (p < 100)))
 
 
 def split_valid(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -23,8 +19,8 @@ def split_valid(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     bad_line = needs_point & ~np.isfinite(line)
     bad_line |= np.isinf(line)
     reason[bad_line] = "missing or non-finite line"
-    bad_over = _bad_american(frame["over_price"])
-    bad_under = _bad_american(frame["under_price"])
+    bad_over = invalid_american(frame["over_price"].to_numpy(dtype=float, na_value=np.nan))
+    bad_under = invalid_american(frame["under_price"].to_numpy(dtype=float, na_value=np.nan))
     reason[bad_over] = "over price not a valid American price (must be <= -100 or >= +100)"
     reason[bad_under] = "under price not a valid American price (must be <= -100 or >= +100)"
     no_price = (

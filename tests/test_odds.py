@@ -352,3 +352,12 @@ def test_devig_of_a_scalar_is_rejected():
 def test_iterative_methods_warn_when_they_run_out_of_iterations(method):
     with pytest.warns(RuntimeWarning, match=f"{method} de-vig did not converge for 1 market"):
         devig(FOUR_WAY, method, max_iter=1)
+
+
+def test_invalid_american_marks_present_but_impossible_prices_only():
+    from propsage.odds import american_or_nan, invalid_american
+
+    prices = np.array([-110.0, 50.0, np.nan, np.inf, 100.0, -100.0, -99.5])
+    assert invalid_american(prices).tolist() == [False, True, False, True, False, False, True]
+    np.testing.assert_array_equal(american_or_nan(prices),
+                                  [-110.0, np.nan, np.nan, np.nan, 100.0, -100.0, np.nan])

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from propsage.odds import american_to_decimal, no_vig_two_way
+from propsage.odds import american_or_nan, american_to_decimal, no_vig_two_way
 
 GROUP: list[str] = ["game_id", "player_id", "market"]          # one betting question
 BOOK_KEY: list[str] = [*GROUP, "book"]                          # one book's view of it
@@ -45,12 +45,7 @@ def as_quotes(frame: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-def clean_american(price: np.ndarray) -> np.ndarray:
-    """American odds as floats with anything invalid (|a| < 100, inf) turned into NaN."""
-    a = np.asarray(price, dtype=float)
-    with np.errstate(invalid="ignore"):
-        bad = ~np.isfinite(a) | ((a > -100) & (a < 100))
-    return np.where(bad, np.nan, a)
+clean_american = american_or_nan  # invalid prices (|a| < 100, inf) read as not offered
 
 
 def decimal_odds(price: np.ndarray) -> np.ndarray:

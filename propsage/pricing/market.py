@@ -24,7 +24,7 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import special as sp
 
-from propsage.odds import no_vig_two_way
+from propsage.odds import american_or_nan, no_vig_two_way
 from propsage.pricing import distributions as dist
 from propsage.pricing.markets import FAMILY_CODE, GAME_SD, MarketTable
 
@@ -33,12 +33,7 @@ PM_KEYS = ["game_id", "player_id", "market"]
 _EPS = 1e-9
 
 
-def valid_american(price: npt.ArrayLike) -> Array:
-    """American odds with anything that is not valid odds replaced by NaN."""
-    a = np.asarray(price, dtype=float)
-    with np.errstate(invalid="ignore"):
-        ok = np.isfinite(a) & (np.abs(a) >= 100)
-    return np.where(ok, a, np.nan)
+valid_american = american_or_nan  # anything that is not valid odds -> NaN
 
 
 def no_vig(offers: pd.DataFrame, method: str = "multiplicative") -> tuple[Array, Array]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from propsage.odds import american_to_decimal, no_vig_two_way
+from propsage.odds import american_or_nan, american_to_decimal, no_vig_two_way
 
 KEY_COLUMNS = ["game_id", "player_id", "market"]
 PROP_COLUMNS = [
@@ -95,13 +95,6 @@ def _obj(frame: pd.DataFrame, name: str) -> np.ndarray:
     return np.full(len(frame), "", dtype=object)
 
 
-def _valid_american(price: np.ndarray) -> np.ndarray:
-    """American prices with impossible values (inside (-100, 100), inf) as NaN (not offered)."""
-    with np.errstate(invalid="ignore"):
-        ok = np.isfinite(price) & ((price <= -100) | (price >= 100))
-    return np.where(ok, price, np.nan)
-
-
 def _firsts(sorted_codes: np.ndarray) -> np.ndarray:
     """Positions where a new group starts in a sorted code array."""
     first = np.ones(len(sorted_codes), dtype=bool)
@@ -159,8 +152,8 @@ def summarize(offers: pd.DataFrame) -> pd.DataFrame:
     codes, uniq = pd.factorize(keys)
     n = len(uniq)
     line = _col(df, "line_numeric") if "line_numeric" in df else _col(df, "line")
-    over = _valid_american(_col(df, "over_price"))
-    under = _valid_american(_col(df, "under_price"))
+    over = american_or_nan(_col(df, "over_price"))
+    under = american_or_nan(_col(df, "under_price"))
     market = _obj(df, "market")
     book = _obj(df, "book")
     susp = df["is_suspended"].fillna(False).to_numpy(dtype=bool)
