@@ -90,6 +90,9 @@ SEED_MARKETS: dict[str, str] = {
     "anytime_td": "player_anytime_td",
 }
 GAME_MARKETS: tuple[str, ...] = ("h2h", "spreads", "totals")
+# Markets whose line is the HOME side's point: the over (home) side wins when the home margin
+# beats minus the line.
+HOME_POINT_MARKETS: frozenset[str] = frozenset({"spreads"})
 PLAYER_MARKETS: tuple[str, ...] = tuple(SEED_MARKETS.values())
 MARKETS_BY_LEAGUE: dict[str, tuple[str, ...]] = {
     "nfl": (
@@ -174,6 +177,14 @@ def offer_ids(frame: pd.DataFrame) -> pd.Series:
             frame["line"].to_numpy(dtype=float, na_value=np.nan), strict=True)
     ]
     return pd.Series(ids, index=frame.index, dtype=object)
+
+
+def outcome_threshold(market: np.ndarray | pd.Series, line: np.ndarray | pd.Series) -> np.ndarray:
+    """The value of the outcome the over (home) side must beat: the line, or minus the home
+    point for spreads (whose outcome is the home margin)."""
+    line = np.asarray(line, dtype=float)
+    home_point = np.isin(np.asarray(market, dtype=object), list(HOME_POINT_MARKETS))
+    return np.where(home_point, -line, line)
 
 
 def empty_offers() -> pd.DataFrame:

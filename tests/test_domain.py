@@ -40,3 +40,11 @@ def test_a_pickem_spread_has_one_id_whatever_the_sign_of_zero():
     _offer_id.cache_clear()
     pos = _offer_id("g", "", "spreads", "dk", 0.0)
     assert neg == pos
+
+
+def test_outcome_threshold_negates_the_home_point_of_spreads_only():
+    from propsage.domain import outcome_threshold
+
+    got = outcome_threshold(np.array(["spreads", "totals", "player_points"], dtype=object),
+                            np.array([-3.5, 44.5, 24.5]))
+    assert got.tolist() == [3.5, 44.5, 24.5]  # home -3.5: home must win by more than 3.5

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from propsage.domain import HOME_POINT_MARKETS, outcome_threshold
 from propsage.odds import american_or_nan, american_to_decimal, no_vig_two_way
 
 GROUP: list[str] = ["game_id", "player_id", "market"]          # one betting question
@@ -16,7 +17,7 @@ BOOK_KEY: list[str] = [*GROUP, "book"]                          # one book's vie
 LINE_KEY: list[str] = [*GROUP, "line"]                          # one line of it, across books
 
 # Markets whose "over" side (home) wins when the home margin beats minus the home point.
-_NEGATED_MARKETS = frozenset({"spreads"})
+_NEGATED_MARKETS = HOME_POINT_MARKETS
 _TS = "datetime64[us, UTC]"
 
 
@@ -64,9 +65,7 @@ def no_vig_over(over: np.ndarray, under: np.ndarray) -> np.ndarray:
 
 def threshold(market: np.ndarray, line: np.ndarray) -> np.ndarray:
     """The value the over (home) side must beat: the line, or minus the home point for spreads."""
-    line = np.asarray(line, dtype=float)
-    neg = np.isin(np.asarray(market, dtype=object), list(_NEGATED_MARKETS))
-    return np.where(neg, -line, line)
+    return outcome_threshold(market, line)
 
 
 def direction_sign(market: np.ndarray) -> np.ndarray:

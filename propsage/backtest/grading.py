@@ -18,14 +18,15 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from propsage.domain import outcome_threshold
+
 OUTCOMES = ("win", "loss", "push", "ungraded")
 
 
 def thresholds(market: npt.ArrayLike, line: npt.ArrayLike) -> npt.NDArray[np.float64]:
     """The value an Over (home) side must beat: line, -line for spreads, 0.5 without a line."""
     m = np.asarray(market, dtype=object)
-    x = np.asarray(line, dtype=float)
-    x = np.where(m == "spreads", -x, x)
+    x = outcome_threshold(m, line)
     x = np.where(m == "h2h", 0.0, x)
     return np.where(np.isnan(x), 0.5, x)
 

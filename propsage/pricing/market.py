@@ -24,6 +24,7 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import special as sp
 
+from propsage.domain import outcome_threshold
 from propsage.odds import american_or_nan, no_vig_two_way
 from propsage.pricing import distributions as dist
 from propsage.pricing.markets import FAMILY_CODE, GAME_SD, MarketTable
@@ -51,8 +52,7 @@ def no_vig(offers: pd.DataFrame, method: str = "multiplicative") -> tuple[Array,
 
 def effective_line(market: npt.ArrayLike, line: npt.ArrayLike) -> Array:
     """The threshold on the modelled outcome: spreads model the home margin, so -line."""
-    line = np.asarray(line, dtype=float)
-    return np.where(np.asarray(market, dtype=object) == "spreads", -line, line)
+    return outcome_threshold(market, line)
 
 
 def _closed_form_mean(code: np.ndarray, shape: Array, zero: Array, line: Array,
