@@ -43,3 +43,17 @@ def test_a_body_that_fails_to_decode_is_a_retried_provider_error():
 
     with pytest.raises(ProviderError):
         provider(broken).get_games()
+
+
+def test_a_429_asking_for_a_longer_wait_than_the_backoff_cap_gives_up_at_once():
+    sleeps = []
+
+    def limited(request):
+        return httpx.Response(429, json={"message": "slow down"}, headers={"retry-after": "60"})
+
+    p = provider(limited)
+    p._sleep = sleeps.append
+    with pytest.raises(ProviderError) as err:
+        p.get_games()
+    assert "wait 60s" in str(err.value) and err.value.retryable
+    assert sleeps == []  # no 16 s stall of the ingest thread

@@ -280,6 +280,12 @@ class TheOddsAPIProvider(BaseProvider):
                 last_err = f"rate limited (429 {code or 'EXCEEDED_FREQ_LIMIT'})"
                 ra = resp.headers.get("retry-after")
                 retry_after = float(ra) if ra and ra.replace(".", "", 1).isdigit() else None
+                if retry_after is not None and retry_after > self.backoff_max:
+                    # Waiting that long would stall every other game's poll: give up now and
+                    # let the next scheduled poll try again (the game is marked stale).
+                    raise self._fail(f"The Odds API {shown}: {last_err}; the server asks to "
+                                     f"wait {retry_after:.0f}s, so this poll gives up",
+                                     retryable=True, status=429)
                 continue
             if status >= 500:
                 last_err = f"server error {status} {message[:80]}".rstrip()
